@@ -1,0 +1,147 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { Runtime } from './runtime.js';
+
+/**
+ * JWT access tokens are not stored by oidc-provider, so its introspection, revocation and
+ * userinfo cannot find them. orgconnect makes its Access Token models find them: a JWT value is
+ * verified with the provider's own keys, checked against the revocation list, and turned back into
+ * a token object. Everything else (client authentication, grant checks, the response) stays
+ * oidc-provider's.
+ */
+
+/**
+ * Introspection and revocation refuse any value that parses as a JWT before looking it up, so
+ * orgconnect's edge middleware wraps a JWT in this envelope (no dots: it no longer parses as one).
+ */
+const WRAPPED_PREFIX = 'orgconnect-jwt~';
+export function wrapJwt(jwt: string): string {
+  return `${WRAPPED_PREFIX}${Buffer.from(jwt).toString('base64url')}`;
+}
+function unwrapJwt(value: string): string | undefined {
+  if (value.startsWith(WRAPPED_PREFIX)) return Buffer.from(value.slice(WRAPPED_PREFIX.length), 'base64url').toString();
+  return isJwt(value) ? value : undefined;
+}
+
+export function isJwt(value: unknown): value is string {
+  if (typeof value !== 'string' || value.split('.').length !== 3) return false;
+  try {
+    decodeProtectedHeader(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Set while oidc-provider serves userinfo: there, tokens for orgconnect's own audiences are accepted. */
+export const userinfoScope = new AsyncLocalStorage<true>();
+
+const REVOKED = 'RevokedAccessToken';
+const fromJwt = new WeakSet<object>();
+
+async function verifyOwnAccessToken(runtime: Runtime, keySet: ReturnType<typeof createLocalJWKSet>, jwt: string) {
+  try {
+    const { payload } = await jwtVerify(jwt, keySet, {
+      issuer: runtime.options.issuer,
+      typ: 'at+jwt',
+      algorithms: [runtime.options.keys.alg],
+      clockTolerance: 5,
+    });
+    return payload;
+  } catch {
+    return undefined;
+  }
+}
+
+function audienceList(payload: JWTPayload): string[] {
+  return Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
+}
+
+/** Installs the lookup on a provider's AccessToken and ClientCredentials models. */
+export function installJwtAccessTokens(runtime: Runtime, provider: Provider, publicJwks: JSONWebKeySet): void {
+  const keySet = createLocalJWKSet(publicJwks);
+  const ownAudiences = new Set([runtime.options.audience, runtime.options.issuer]);
+
+  for (const Model of [provider.AccessToken, provider.ClientCredentials] as const) {
+    const grantBound = Model === provider.AccessToken;
+    const findStored = Model.find.bind(Model);
+
+    Object.defineProperty(Model, 'find', {
+      configurable: true,
+      writable: true,
+      async value(value: unknown, options?: object) {
+        const jwt = typeof value === 'string' ? unwrapJwt(value) : undefined;
+        if (!jwt) return findStored(value as string, options);
+
+        const payload = await verifyOwnAccessToken(runtime, keySet, jwt);
+        // orgconnect puts `sid` (the grant id) in user tokens only; client_credentials tokens have none.
+        if (!payload || typeof payload.jti !== 'string' || grantBound !== (typeof payload.sid === 'string')) return undefined;
+        if (await runtime.store.adapter(REVOKED).find(payload.jti)) return undefined;
+
+        const { jti, iat, exp, scope, client_id, sub, sid, org_id } = payload as JWTPayload & Record<string, unknown>;
+        const aud = audienceList(payload);
+        // userinfo refuses tokens that carry an audience; accept those meant for this provider only.
+        const forUserinfo = userinfoScope.getStore() === true && aud.every((a) => ownAudiences.has(a));
+        const token = new Model({
+          jti,
+          iat,
+          exp,
+          scope,
+          clientId: client_id,
+          ...(grantBound ? { accountId: sub, grantId: sid, sid } : {}),
+          aud: forUserinfo ? undefined : payload.aud,
+          extra: { ...(org_id === undefined ? {} : { org_id }), ...(sid === undefined ? {} : { sid }) },
+        } as never);
+        fromJwt.add(token);
+        return token;
+      },
+    });
+
+    const destroyStored = Model.prototype.destroy;
+    Object.defineProperty(Model.prototype, 'destroy', {
+      configurable: true,
+      writable: true,
+      async value(this: InstanceType<typeof Model>) {
+        if (!fromJwt.has(this)) return destroyStored.call(this);
+        // A JWT cannot be deleted: its id is listed as revoked until it would have expired anyway.
+        const ttl = Math.max(1, (this.exp ?? 0) - Math.floor(Date.now() / 1000));
+        await runtime.store.adapter(REVOKED).upsert(this.jti, { revoked: true } as never, ttl);
+        this.emit('destroyed');
+      },
+    });
+
+    // RFC 6749 token_type is case-insensitive; orgconnect answers `bearer`, as WorkOS does.
+    Object.defineProperty(Model.prototype, 'tokenType', {
+      configurable: true,
+      get(this: { jkt?: string }) {
+        return this.jkt ? 'DPoP' : 'bearer';
+      },
+    });
+  }
+}
+
+/**
+ * `extraTokenClaims`: `org_id` for the organization chosen for the grant (for client_credentials,
+ * the app's own organization), and `sid`, the grant id, which also lets orgconnect find the grant
+ * of a JWT access token again. A user who left the organization gets no new tokens for it.
+ */
+export function extraTokenClaims(runtime: Runtime) {
+  return async function claims(ctx: KoaContextWithOIDC, token: { kind: string; grantId?: string; accountId?: string; clientId?: string }) {
+    if (token.kind === 'ClientCredentials') {
+      const organizationId = ctx.oidc.client?.['organization_id'];
+      return typeof organizationId === 'string' ? { org_id: organizationId } : undefined;
+    }
+    if (!token.grantId) return undefined;
+    const bound = await runtime.grantOrganizations.organizationOf(token.grantId);
+    if (!bound.organizationId) return { sid: token.grantId };
+    const memberships = await runtime.directory.listOrganizations(token.accountId!);
+    if (!memberships.some((m) => m.id === bound.organizationId)) {
+      throw new errors.InvalidGrant('the End-User is no longer a member of the organization this grant was made for');
+    }
+    return { org_id: bound.organizationId, sid: token.grantId };
+  };
+}

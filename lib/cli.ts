@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { createProvider, type OrgconnectProvider } from './index.js';
+import { loadJwksFile } from './keys.js';
+import { packageRoot } from './package-root.js';
+import { loadSeedFile, type Seed } from './seed.js';
+import { OrgconnectError } from './errors.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+interface StartOptions {
+  port: number;
+  host: string;
+  issuer?: string;
+  seed: string;
+  jwks?: string;
+}
+
+/** What a developer needs to point an app at the local provider. */
+function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string): string {
+  const lines = [
+    `orgconnect is running`,
+    `  issuer:    ${orgconnect.issuer}`,
+    `  discovery: ${orgconnect.issuer}/.well-known/openid-configuration`,
+    `  seed:      ${seedPath}`,
+    '',
+    'applications:',
+  ];
+  for (const app of seed.applications) {
+    const kind = app.application_type === 'm2m' ? 'M2M' : `${app.is_first_party ? 'first-party' : 'third-party'}${app.is_public ? ', public (PKCE)' : ''}`;
+    lines.push(`  ${app.name} [${kind}]`, `    client_id:     ${app.client_id}`);
+    if (app.client_secret) lines.push(`    client_secret: ${app.client_secret}`);
+    if (app.application_type === 'oauth') lines.push(`    redirect_uris: ${app.redirect_uris.join(' ')}`);
+    if (app.organization_id) lines.push(`    organization:  ${app.organization_id}`);
+  }
+  lines.push('', `users (passwords in ${seedPath}):`);
+  for (const user of seed.users) lines.push(`  ${user.email}  ${user.organizations?.length ? `[${user.organizations.join(', ')}]` : '[no organization]'}`);
+  return lines.join('\n');
+}
+
+async function start(opts: StartOptions): Promise<void> {
+  const issuer = opts.issuer ?? `http://localhost:${opts.port}`;
+  const seed = await loadSeedFile(opts.seed);
+  const cookieKeys = process.env.COOKIE_KEYS?.split(',').map((k) => k.trim()).filter(Boolean);
+  const orgconnect = await createProvider({
+    issuer,
+    seed,
+    keys: opts.jwks ? { jwks: await loadJwksFile(opts.jwks) } : undefined,
+    cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
+  });
+  await orgconnect.listen(opts.port, opts.host);
+  console.log(describe(orgconnect, seed, opts.seed));
+  if (orgconnect.options.keys.generated) console.warn('\nwarning: signing keys were generated for this process (dev only); pass --jwks FILE in production');
+
+  const stop = async () => {
+    await orgconnect.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export function cli(): Command {
+  const program = new Command('orgconnect').description('An OAuth 2.0 / OpenID Connect provider with organizations');
+  program
+    .command('start', { isDefault: true })
+    .description('start a local provider (embedded in-memory store)')
+    .addOption(new Option('-p, --port <port>', 'port to listen on').env('PORT').default(3000).argParser(port))
+    .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
+    .addOption(new Option('--issuer <url>', 'issuer URL (default http://localhost:<port>)').env('ISSUER'))
+    .addOption(new Option('--seed <file>', 'seed file: organizations, users, applications').env('SEED_FILE').default(join(packageRoot, 'fixtures', 'demo.json')))
+    .addOption(new Option('--jwks <file>', 'private JWKS to sign with (default: generated)').env('JWKS_FILE'))
+    .action(start);
+  return program;
+}
+
+cli()
+  .parseAsync()
+  .catch((error: unknown) => {
+    console.error(`orgconnect: ${error instanceof OrgconnectError ? error.message : (error as Error).stack ?? error}`);
+    process.exit(1);
+  });

@@ -1,0 +1,78 @@
+import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
+import { Readable } from 'node:stream';
+
+import type { Context, Next } from 'koa';
+import getRawBody from 'raw-body';
+
+import { isJwt, userinfoScope, wrapJwt } from './access-tokens.js';
+import { ROUTES } from './routes.js';
+
+/**
+ * Koa middleware that runs in front of oidc-provider, one concern each, in the order
+ * provider.ts composes them. They adapt requests at the edge; the protocol stays oidc-provider's.
+ */
+
+/** RFC 8414 metadata is the OIDC discovery document; serve it at its own well-known path too. */
+export async function authorizationServerMetadata(ctx: Context, next: Next): Promise<void> {
+  if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
+  await next();
+}
+
+/** oidc-provider's own limit for urlencoded bodies. */
+const BODY_LIMIT = 56 * 1024;
+
+function oauthError(ctx: Context, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error, error_description: description };
+}
+
+/**
+ * Introspection and revocation of JWT access tokens. oidc-provider rejects any JWT there before
+ * looking it up; orgconnect's models can find its own JWTs (access-tokens.ts), so the token is
+ * handed over in an envelope that does not parse as a JWT. The body is read here and replayed
+ * to oidc-provider unchanged otherwise.
+ * Introspection also answers 401 invalid_client when no client credentials are sent at all
+ * (RFC 7662 section 2.1 requires authorization; oidc-provider would answer 400).
+ */
+export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<void> {
+  const introspection = ctx.path === ROUTES.introspection;
+  if (ctx.method !== 'POST' || !(introspection || ctx.path === ROUTES.revocation) || !ctx.is('application/x-www-form-urlencoded')) {
+    return next();
+  }
+  let raw: string;
+  try {
+    raw = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit: BODY_LIMIT, encoding: 'utf8' });
+  } catch (error) {
+    const status = (error as { status?: number }).status === 413 ? 413 : 400;
+    return oauthError(ctx, status, 'invalid_request', 'failed to parse the request body');
+  }
+  const params = parseQuery(raw);
+
+  if (introspection && !ctx.get('authorization') && params.client_secret === undefined && params.client_assertion === undefined) {
+    ctx.set('WWW-Authenticate', 'Basic realm="introspection"');
+    return oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
+  }
+  if (isJwt(params.token)) params.token = wrapJwt(params.token);
+
+  replayBody(ctx, stringifyQuery(params));
+  await next();
+}
+
+/** Gives oidc-provider a fresh request stream with this body, so it parses the body itself. */
+function replayBody(ctx: Context, body: string): void {
+  const bytes = Buffer.from(body);
+  const replay = Readable.from([bytes], { objectMode: false }) as Readable & { headers: Record<string, unknown> };
+  replay.headers = { ...ctx.req.headers, 'content-length': String(bytes.length) };
+  for (const key of ['method', 'url', 'httpVersion', 'socket', 'connection'] as const) {
+    Object.defineProperty(replay, key, { value: (ctx.req as never)[key], configurable: true });
+  }
+  ctx.req = replay as never;
+  ctx.request.req = replay as never;
+}
+
+/** userinfo accepts orgconnect's JWT access tokens meant for its own audience (access-tokens.ts). */
+export async function userinfoForJwts(ctx: Context, next: Next): Promise<void> {
+  if (ctx.path !== ROUTES.userinfo) return next();
+  await userinfoScope.run(true, next);
+}

@@ -1,0 +1,89 @@
+import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
+
+import { organizationChoice } from './organizations.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * OIDC Core section 11 lets an OP issue refresh tokens without prompt=consent when "other
+ * conditions" permit offline access. oidc-provider drops offline_access from the request unless
+ * prompt=consent was sent; orgconnect's conditions are: a first-party app (trusted by the operator),
+ * or a third-party app whose consent screen lists offline access. So the scope is put back, on the
+ * initial request, for clients allowed to use refresh tokens. The consent prompt still asks a
+ * third-party user for it when their grant does not hold it yet.
+ * Called from an `extraParams` validator: oidc-provider runs those on every authorization request
+ * right after scope processing and before the request is stored for the interaction.
+ */
+export function restoreOfflineAccess(ctx: KoaContextWithOIDC): void {
+  if (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'pushed_authorization_request') return;
+  const raw = ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.scope : ctx.query.scope;
+  if (typeof raw !== 'string' || !raw.split(' ').includes('offline_access')) return;
+  const { params, client } = ctx.oidc;
+  const scope = typeof params?.scope === 'string' ? params.scope.split(' ') : [];
+  if (!client?.grantTypeAllowed('refresh_token') || scope.includes('offline_access')) return;
+  params!.scope = [...scope, 'offline_access'].join(' ');
+}
+
+/** Adds to a grant whatever this request asks that the grant does not hold yet; true if it changed. */
+export function addRequested(ctx: KoaContextWithOIDC, grant: Grant): boolean {
+  let changed = false;
+  const encountered = new Set(grant.getOIDCScopeEncountered().split(' '));
+  const missingScopes = [...ctx.oidc.requestParamOIDCScopes].filter((scope) => !encountered.has(scope));
+  if (missingScopes.length) {
+    grant.addOIDCScope(missingScopes.join(' '));
+    changed = true;
+  }
+  const claims = new Set(grant.getOIDCClaimsEncountered());
+  const missingClaims = [...ctx.oidc.requestParamClaims].filter((claim) => !claims.has(claim));
+  if (missingClaims.length) {
+    grant.addOIDCClaims(missingClaims);
+    changed = true;
+  }
+  for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+    const held = new Set(grant.getResourceScopeEncountered(indicator).split(' '));
+    const missing = [...ctx.oidc.requestParamScopes].filter((scope) => server.scopes.has(scope) && !held.has(scope));
+    if (missing.length) {
+      grant.addResourceScope(indicator, missing.join(' '));
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * oidc-provider's `loadExistingGrant` hook. Grants are looked up by (user, app, organization),
+ * not by browser session, so a consent is remembered across sessions and never reused for
+ * another organization. First-party apps get their grant here, so the consent prompt never shows.
+ */
+export function loadExistingGrant(runtime: Runtime) {
+  return async function loadGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
+    const { provider, grantOrganizations, options } = runtime;
+    const accountId = ctx.oidc.session!.accountId!;
+    const client = ctx.oidc.client!;
+
+    const choice = await organizationChoice(runtime.directory, accountId, ctx.oidc.result, ctx.oidc.params?.organization_id);
+    // Not picked yet: an empty grant for now; the select_organization prompt runs before consent.
+    if (!choice.resolved) return undefined;
+    const organizationId = choice.organization?.id;
+
+    const consentGrantId = (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId;
+    const grantId = consentGrantId ?? (await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
+    let grant = grantId ? await provider.Grant.find(grantId) : undefined;
+    if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
+    if (grant) {
+      const bound = await grantOrganizations.organizationOf(grant.jti);
+      if (!bound.found || bound.organizationId !== organizationId) grant = undefined;
+    }
+
+    if (client['is_first_party'] === true) {
+      const fresh = !grant;
+      grant ??= new provider.Grant({ accountId, clientId: client.clientId });
+      if (addRequested(ctx, grant) || fresh) {
+        const id = await grant.save();
+        const ttl = options.ttl.grant;
+        await grantOrganizations.bind(id, organizationId, ttl);
+        await grantOrganizations.remember(accountId, client.clientId, organizationId, id, ttl);
+      }
+    }
+    return grant;
+  };
+}

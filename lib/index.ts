@@ -1,0 +1,134 @@
+import type { Server } from 'node:http';
+
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { exportJWK, importJWK, type JWK } from 'jose';
+
+import { ApplicationRegistry, type Application } from './applications.js';
+import { createSeedDirectory, type Directory } from './directory.js';
+import { resolveOptions, type OrgconnectOptions, type ResolvedOptions } from './options.js';
+import { GrantOrganizations } from './organizations.js';
+import { buildApp, createOidcProvider } from './provider.js';
+import type { Runtime } from './runtime.js';
+import { parseSeed } from './seed.js';
+import { createViews } from './views.js';
+import { MemoryStore } from '../adapters/memory.js';
+
+export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options.js';
+export type { Directory, User, Organization, Membership, SeedUser } from './directory.js';
+export type { Application, ApplicationInput, OAuthApplication, M2MApplication } from './applications.js';
+export type { Seed } from './seed.js';
+export type { Store } from '../adapters/store.js';
+export type { ViewsOptions, ViewName } from './views.js';
+export type { PrivateJwks, SigningAlg } from './keys.js';
+export { ApplicationRegistry } from './applications.js';
+export { createSeedDirectory } from './directory.js';
+export { loadSeedFile, parseSeed } from './seed.js';
+export { generateSigningKey, loadJwksFile } from './keys.js';
+export { MemoryStore } from '../adapters/memory.js';
+export { OrgconnectError, OptionsError, SeedError, ApplicationError, StoreUnavailableError } from './errors.js';
+export { ROUTES } from './routes.js';
+
+/** A running orgconnect provider, ready to be served or mounted. */
+export interface OrgconnectProvider {
+  /** The Koa app: `koaApp.use(mount('/oauth', orgconnect.app))`. */
+  readonly app: Koa;
+  /** The underlying oidc-provider instance (events, advanced configuration). */
+  readonly provider: Provider;
+  /** The issuer identifier. */
+  readonly issuer: string;
+  /** The options after defaults were applied (keys and cookie keys included: keep them private). */
+  readonly options: ResolvedOptions;
+  /** Applications (OAuth and M2M) known to the provider. */
+  readonly applications: ApplicationRegistry;
+  /** The users and organizations the provider signs in. */
+  readonly directory: Directory;
+  /** A Node request listener: `http.createServer(orgconnect.callback())`, or Express `app.use('/oauth', ...)`. */
+  callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+  /** Starts an HTTP server on 127.0.0.1 (or `host`); resolves once it listens. */
+  listen(port: number, host?: string): Promise<Server>;
+  /** Stops servers started by `listen` and releases the store (only a store orgconnect created). */
+  close(): Promise<void>;
+}
+
+async function publicKeys(jwks: { keys: JWK[] }): Promise<{ keys: JWK[] }> {
+  return {
+    keys: await Promise.all(
+      jwks.keys.map(async (jwk) => {
+        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest } = jwk;
+        const publicJwk = await exportJWK(await importJWK(rest, jwk.alg, { extractable: true }));
+        return { ...publicJwk, kid: jwk.kid, alg: jwk.alg, use: jwk.use ?? 'sig' };
+      }),
+    ),
+  };
+}
+
+/**
+ * Creates an orgconnect provider. Invalid options, seeds or applications reject with an error
+ * naming what is wrong (OptionsError, SeedError, ApplicationError).
+ */
+export async function createProvider(input: OrgconnectOptions): Promise<OrgconnectProvider> {
+  const options = await resolveOptions(input);
+  const seed = parseSeed({ organizations: [], users: [], applications: [], ...input.seed });
+  const ownsStore = input.store === undefined;
+  const store = input.store ?? new MemoryStore();
+  const directory = input.directory ?? (await createSeedDirectory(seed));
+  const organizationExists = async (id: string) =>
+    (await directory.findOrganization(id)) !== undefined || seed.organizations.some((o) => o.id === id);
+  const applications = new ApplicationRegistry(store, organizationExists);
+
+  const runtime = {
+    options,
+    store,
+    directory,
+    applications,
+    grantOrganizations: new GrantOrganizations(store),
+    views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
+  } as Omit<Runtime, 'provider'> as Runtime;
+  const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));
+  runtime.provider = provider;
+
+  for (const [index, app] of seed.applications.entries()) await upsertSeedApplication(applications, app, `seed.applications[${index}]`);
+  for (const [index, app] of (input.applications ?? []).entries()) await applications.create(app, `applications[${index}]`);
+
+  const app = buildApp(runtime, provider);
+  const servers = new Set<Server>();
+  return {
+    app,
+    provider,
+    issuer: options.issuer,
+    options,
+    applications,
+    directory,
+    callback: () => app.callback(),
+    async listen(port, host = '127.0.0.1') {
+      const { createServer } = await import('node:http');
+      const server = createServer(app.callback());
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      servers.add(server);
+      return server;
+    },
+    async close() {
+      await Promise.all(
+        [...servers].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections?.();
+              server.close(() => resolve());
+            }),
+        ),
+      );
+      servers.clear();
+      if (ownsStore) await store.close();
+    },
+  };
+}
+
+/** Seed apps are (re)written at every start, so a shared store follows the seed file. */
+async function upsertSeedApplication(registry: ApplicationRegistry, app: Application, where: string): Promise<void> {
+  if (await registry.get(app.client_id)) await registry.delete(app.client_id);
+  await registry.create(app, where);
+}

@@ -1,0 +1,57 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { errors } from 'oidc-provider';
+
+import { submitConsent, renderConsent } from './consent.js';
+import { currentInteraction, finish } from './context.js';
+import { renderLogin, submitLogin } from './login.js';
+import { renderSelectOrganization, submitOrganization } from './organization.js';
+import { renderErrorPage } from '../render-error.js';
+import { INTERACTION_PATH } from '../routes.js';
+import type { Runtime } from '../runtime.js';
+
+/** GET shows the page for the prompt oidc-provider is waiting on. */
+async function showPrompt(runtime: Runtime, ctx: Context): Promise<void> {
+  const details = await currentInteraction(runtime, ctx);
+  switch (details.prompt.name) {
+    case 'login':
+      return renderLogin(runtime, ctx, details);
+    case 'select_organization':
+      return renderSelectOrganization(runtime, ctx, details);
+    case 'consent':
+      return renderConsent(runtime, ctx, details);
+    default:
+      throw new errors.InvalidRequest(`unsupported prompt ${details.prompt.name}`);
+  }
+}
+
+/** "Cancel": the user leaves; the app gets error=access_denied. */
+async function abort(runtime: Runtime, ctx: Context): Promise<void> {
+  await currentInteraction(runtime, ctx);
+  await finish(runtime, ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+}
+
+/**
+ * Interaction pages fail as pages: an expired or foreign interaction, a bad form, a directory
+ * that throws. The user sees what happened in plain words; no stack trace, no echoed input.
+ */
+function pageErrors(runtime: Runtime) {
+  return async function interactionErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (error) {
+      await renderErrorPage(runtime, ctx, error);
+    }
+  };
+}
+
+export function interactionRouter(runtime: Runtime): Router {
+  const router = new Router({ prefix: INTERACTION_PATH });
+  router.use(pageErrors(runtime));
+  router.get('/:uid', (ctx) => showPrompt(runtime, ctx));
+  router.post('/:uid/login', (ctx) => submitLogin(runtime, ctx));
+  router.post('/:uid/organization', (ctx) => submitOrganization(runtime, ctx));
+  router.post('/:uid/consent', (ctx) => submitConsent(runtime, ctx));
+  router.post('/:uid/abort', (ctx) => abort(runtime, ctx));
+  return router;
+}

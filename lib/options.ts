@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+
+import { z } from 'zod';
+
+import type { ApplicationInput } from './applications.js';
+import type { Directory } from './directory.js';
+import { OptionsError } from './errors.js';
+import { generateSigningKey, normalizeJwks, SIGNING_ALGS, type PrivateJwks, type SigningAlg } from './keys.js';
+import type { Seed } from './seed.js';
+import type { ViewsOptions } from './views.js';
+import type { Store } from '../adapters/store.js';
+
+/** Token and session lifetimes, in seconds. */
+export interface TtlOptions {
+  /** JWT access tokens (and client_credentials tokens). Short: they are verified offline. Default 300. */
+  accessToken?: number;
+  /** Default 3600. */
+  idToken?: number;
+  /** Default 30 days. Rotated on every use. */
+  refreshToken?: number;
+  /** Default 60. */
+  authorizationCode?: number;
+  /** Browser sign-in session at the provider. Default 14 days. */
+  session?: number;
+  /** A grant (and so a remembered consent). Default 365 days. */
+  grant?: number;
+  /** Time a user has to finish login / organization / consent. Default 1 hour. */
+  interaction?: number;
+}
+
+/** Options of `createProvider`. Only `issuer` is required. */
+export interface OrgconnectOptions {
+  /** The issuer identifier: the public URL the provider is reached at, path included when mounted. */
+  issuer: string;
+  /** Where state lives. Default: the embedded in-memory store (one process only). */
+  store?: Store;
+  /** The host app's users and organizations. Default: the users and organizations of `seed`. */
+  directory?: Directory;
+  /** Organizations, users (when no `directory` is given) and applications to start with. */
+  seed?: Partial<Seed>;
+  /** More applications to register at start. */
+  applications?: ApplicationInput[];
+  /** Signing keys: a private JWKS (several keys allowed, for rotation). Generated when absent (dev only). */
+  keys?: { jwks?: PrivateJwks; alg?: SigningAlg };
+  /** Keys that sign the provider's cookies (newest first). Generated when absent (dev only). */
+  cookies?: { keys?: string[] };
+  ttl?: TtlOptions;
+  /** The `aud` of access tokens when the client names no resource. Default: the issuer. */
+  audience?: string;
+  /** Other resource indicators (RFC 8707) clients may request tokens for. */
+  resources?: string[];
+  /** API scopes, besides openid/profile/email/offline_access, that apps may request. */
+  scopes?: string[];
+  views?: ViewsOptions;
+  /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
+  proxy?: boolean;
+}
+
+export interface ResolvedOptions {
+  issuer: string;
+  audience: string;
+  resources: string[];
+  scopes: string[];
+  ttl: Required<TtlOptions>;
+  keys: { jwks: PrivateJwks; alg: SigningAlg; generated: boolean };
+  cookies: { keys: string[]; generated: boolean };
+  views: ViewsOptions;
+  proxy: boolean;
+}
+
+const seconds = z.number().int().positive();
+const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'must be an absolute URL');
+
+const optionsSchema = z
+  .object({
+    issuer: absoluteUrl.refine((v) => !/[?#]/.test(v), 'must not have a query or fragment'),
+    store: z.custom<Store>((v) => typeof (v as Store)?.adapter === 'function', 'must be a Store (adapter(), ping(), close())').optional(),
+    directory: z
+      .custom<Directory>(
+        (v) => ['findUser', 'authenticate', 'listOrganizations', 'findOrganization'].every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'),
+        'must implement findUser, authenticate, listOrganizations and findOrganization',
+      )
+      .optional(),
+    seed: z.record(z.string(), z.unknown()).optional(),
+    applications: z.array(z.unknown()).optional(),
+    keys: z.object({ jwks: z.unknown().optional(), alg: z.enum(SIGNING_ALGS).optional() }).strict().optional(),
+    cookies: z.object({ keys: z.array(z.string().min(16, 'each cookie key needs at least 16 characters')).min(1).optional() }).strict().optional(),
+    ttl: z
+      .object({
+        accessToken: seconds.optional(),
+        idToken: seconds.optional(),
+        refreshToken: seconds.optional(),
+        authorizationCode: seconds.optional(),
+        session: seconds.optional(),
+        grant: seconds.optional(),
+        interaction: seconds.optional(),
+      })
+      .strict()
+      .optional(),
+    audience: absoluteUrl.optional(),
+    resources: z.array(absoluteUrl).optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')).optional(),
+    views: z.object({ dir: z.string().min(1).optional() }).strict().optional(),
+    proxy: z.boolean().optional(),
+  })
+  .strict();
+
+const DAY = 24 * 60 * 60;
+
+/** Validates options and fills in defaults. Throws OptionsError naming the first bad option. */
+export async function resolveOptions(input: OrgconnectOptions): Promise<ResolvedOptions> {
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.length ? issue.path.join('.') : 'options';
+    throw new OptionsError(`invalid option ${path}: ${issue.message}`);
+  }
+  const options = parsed.data;
+  const issuer = options.issuer.replace(/\/$/, '');
+  const alg = options.keys?.alg ?? 'RS256';
+  const jwks = options.keys?.jwks === undefined ? undefined : await normalizeJwks(options.keys.jwks);
+
+  return {
+    issuer,
+    audience: options.audience ?? issuer,
+    resources: options.resources ?? [],
+    scopes: options.scopes ?? [],
+    ttl: {
+      accessToken: 300,
+      idToken: 3600,
+      refreshToken: 30 * DAY,
+      authorizationCode: 60,
+      session: 14 * DAY,
+      grant: 365 * DAY,
+      interaction: 3600,
+      ...options.ttl,
+    },
+    keys: jwks ? { jwks, alg, generated: false } : { jwks: { keys: [await generateSigningKey(alg)] }, alg, generated: true },
+    cookies: options.cookies?.keys
+      ? { keys: options.cookies.keys, generated: false }
+      : { keys: [randomBytes(32).toString('base64url')], generated: true },
+    views: options.views ?? {},
+    proxy: options.proxy ?? false,
+  };
+}

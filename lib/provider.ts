@@ -1,0 +1,158 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { extraTokenClaims, installJwtAccessTokens } from './access-tokens.js';
+import { EXTRA_CLIENT_METADATA } from './applications.js';
+import { assets } from './assets.js';
+import { authorizationServerMetadata, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
+import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
+import { interactionRouter } from './interactions/router.js';
+import { interactionPolicyFor } from './policy.js';
+import { renderError } from './render-error.js';
+import { INTERACTION_PATH, ROUTES } from './routes.js';
+import type { Runtime } from './runtime.js';
+
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+/** Accounts come from the directory; claims are released by scope (profile, email). */
+function findAccount(runtime: Runtime): Configuration['findAccount'] {
+  return async (_ctx, sub) => {
+    const user = await runtime.directory.findUser(sub);
+    if (!user) return undefined;
+    return { accountId: user.id, claims: () => ({ ...user, id: undefined, sub: user.id }) };
+  };
+}
+
+/** Every access token is a JWT for a known audience: the default one unless the client names another. */
+function resourceIndicators(runtime: Runtime): NonNullable<Configuration['features']>['resourceIndicators'] {
+  const { audience, resources, scopes, ttl, keys } = runtime.options;
+  const known = new Set([audience, ...resources]);
+  return {
+    enabled: true,
+    defaultResource: (_ctx, _client, oneOf) => oneOf ?? audience,
+    useGrantedResource: () => true,
+    getResourceServerInfo: (_ctx, resource) => {
+      if (!known.has(resource)) throw new errors.InvalidTarget('unknown resource indicator');
+      return {
+        scope: [...OIDC_SCOPES, ...scopes].join(' '),
+        audience: resource,
+        accessTokenTTL: ttl.accessToken,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: keys.alg } },
+      };
+    },
+  };
+}
+
+/** The oidc-provider configuration: the table of contents of what orgconnect adds. */
+export function providerConfiguration(runtime: Runtime): Configuration {
+  const { options, store, applications } = runtime;
+  const issuerPath = new URL(options.issuer).pathname.replace(/\/$/, '');
+  return {
+    adapter: (model: string) =>
+      model === 'Client'
+        ? ({ find: (id: string) => applications.clientMetadata(id) } as never)
+        : store.adapter(model),
+    findAccount: findAccount(runtime),
+    jwks: options.keys.jwks as Configuration['jwks'],
+    cookies: { keys: options.cookies.keys },
+    routes: ROUTES,
+    scopes: [...OIDC_SCOPES, ...options.scopes],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'picture'],
+      email: ['email', 'email_verified'],
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: options.keys.alg,
+    },
+    enabledJWA: { idTokenSigningAlgValues: [options.keys.alg] },
+    responseTypes: ['code'],
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    extraClientMetadata: {
+      properties: EXTRA_CLIENT_METADATA,
+      validator(_ctx, key, value) {
+        if (key === 'is_first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('is_first_party must be a boolean');
+      },
+    },
+    // An `organization_id` hint names the organization to sign in for. oidc-provider runs every
+    // extraParams validator on each authorization request, after scope processing: the one place
+    // to restore offline_access (see grants.ts).
+    extraParams: {
+      organization_id(ctx: KoaContextWithOIDC) {
+        restoreOfflineAccess(ctx);
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = await runtime.views.render('logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = await runtime.views.render('logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+        },
+      },
+      resourceIndicators: resourceIndicators(runtime),
+    },
+    loadExistingGrant: loadExistingGrant(runtime),
+    extraTokenClaims: extraTokenClaims(runtime) as Configuration['extraTokenClaims'],
+    interactions: {
+      policy: interactionPolicyFor(runtime),
+      url: (_ctx, interaction) => `${issuerPath}${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: options.ttl.accessToken,
+      ClientCredentials: options.ttl.accessToken,
+      AuthorizationCode: options.ttl.authorizationCode,
+      IdToken: options.ttl.idToken,
+      RefreshToken: options.ttl.refreshToken,
+      Session: options.ttl.session,
+      Grant: options.ttl.grant,
+      Interaction: options.ttl.interaction,
+    },
+    renderError: renderError(runtime),
+  };
+}
+
+/**
+ * The Koa app: orgconnect's edge middleware and interaction pages in front of oidc-provider.
+ * The app's keys are the cookie keys: oidc-provider signs its cookies with the keys of the app
+ * it runs in, and interaction handlers read them with its own.
+ */
+export function buildApp(runtime: Runtime, provider: Provider): Koa {
+  const app = new Koa();
+  app.keys = runtime.options.cookies.keys;
+  app.proxy = runtime.options.proxy;
+  app.silent = true;
+
+  app.use(assets(runtime.options.views.dir));
+  app.use(authorizationServerMetadata);
+  app.use(tokenEndpointsForJwts);
+  app.use(userinfoForJwts);
+  const interactions = interactionRouter(runtime);
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+  app.use(mount(provider));
+  return app;
+}
+
+export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[] }): Provider {
+  const provider = new Provider(runtime.options.issuer, providerConfiguration(runtime));
+  provider.proxy = runtime.options.proxy;
+  installJwtAccessTokens(runtime, provider, publicJwks as never);
+  return provider;
+}

@@ -1,0 +1,20 @@
+import type Provider from 'oidc-provider';
+
+import type { ApplicationRegistry } from './applications.js';
+import type { Directory } from './directory.js';
+import type { GrantOrganizations } from './organizations.js';
+import type { ResolvedOptions } from './options.js';
+import type { Views } from './views.js';
+import type { Store } from '../adapters/store.js';
+
+/** What orgconnect's hooks and handlers share: built once in createProvider. */
+export interface Runtime {
+  options: ResolvedOptions;
+  store: Store;
+  directory: Directory;
+  applications: ApplicationRegistry;
+  grantOrganizations: GrantOrganizations;
+  views: Views;
+  /** Set once the oidc-provider instance exists (hooks run only after that). */
+  provider: Provider;
+}
