@@ -76,3 +76,16 @@ export async function userinfoForJwts(ctx: Context, next: Next): Promise<void> {
   if (ctx.path !== ROUTES.userinfo) return next();
   await userinfoScope.run(true, next);
 }
+
+/**
+ * RFC 6749 section 5.2 names the error for a client using a grant type it may not use
+ * `unauthorized_client`; oidc-provider answers `invalid_request`. Only that case is renamed.
+ */
+export async function rfcGrantTypeError(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.path !== ROUTES.token || ctx.status !== 400) return;
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
+    body.error = 'unauthorized_client';
+  }
+}

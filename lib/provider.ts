@@ -5,9 +5,10 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import { extraTokenClaims, installJwtAccessTokens } from './access-tokens.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
-import { authorizationServerMetadata, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
+import { authorizationServerMetadata, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { interactionRouter } from './interactions/router.js';
+import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
 import { renderError } from './render-error.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
@@ -91,8 +92,8 @@ export function providerConfiguration(runtime: Runtime): Configuration {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed as never },
+      revocation: { enabled: true, allowedPolicy: revocationAllowed as never },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -142,6 +143,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.use(assets(runtime.options.views.dir));
   app.use(authorizationServerMetadata);
   app.use(tokenEndpointsForJwts);
+  app.use(rfcGrantTypeError);
   app.use(userinfoForJwts);
   const interactions = interactionRouter(runtime);
   app.use(interactions.routes());

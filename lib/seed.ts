@@ -84,7 +84,7 @@ export function parseSeed(input: unknown): Seed {
   const applications = list('applications').map((entry, i) => {
     const where = entryName('applications', i, entry);
     try {
-      const app = parseApplication(entry, where);
+      const app = parseApplication(entry, `applications[${i}]`);
       if (app.organization_id && !orgIds.has(app.organization_id)) {
         throw new SeedError(`${where}: unknown organization_id "${app.organization_id}"`);
       }
