@@ -37,6 +37,12 @@ export class MemoryStore implements Store {
 
   async ping(): Promise<void> {}
 
+  async putIfAbsent(model: string, id: string, payload: AdapterPayload): Promise<AdapterPayload> {
+    const key = `${model}:${id}`;
+    if (this.get(key) === undefined) this.set(key, structuredClone(payload));
+    return structuredClone(this.get(key)) as AdapterPayload;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }

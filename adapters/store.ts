@@ -1,4 +1,4 @@
-import type { Adapter } from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
 
 /**
  * Where orgconnect keeps state: every oidc-provider model (sessions, interactions, grants, codes,
@@ -14,6 +14,11 @@ export interface Store {
   ping(): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /**
+   * Stores a record without expiry unless one exists, atomically, and returns the record that is
+   * stored afterwards (the caller's or the existing one). Used for values instances must agree on.
+   */
+  putIfAbsent?(model: string, id: string, payload: AdapterPayload): Promise<AdapterPayload>;
 }
 
 /** Models whose records belong to a grant and go away with it (revokeByGrantId). */

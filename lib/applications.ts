@@ -142,16 +142,20 @@ const APPLICATION_MODEL = 'Application';
 const INDEX_ID = 'index';
 
 /**
- * The applications oidc-provider knows as clients. Records live in the store, so every instance
- * sharing a store sees an application as soon as it is created, changed or deleted.
+ * The applications oidc-provider knows as clients. Applications created at run time live in the
+ * store, so every instance sharing it sees them as soon as they are created, changed or deleted.
+ * Seed applications are configuration: every instance has them in memory, so they survive a store
+ * that restarts empty; a record in the store with the same client_id takes precedence.
  */
 export class ApplicationRegistry {
   readonly #store: Store;
   readonly #organizationExists: (id: string) => Promise<boolean>;
+  readonly #seeded = new Map<string, Application>();
 
-  constructor(store: Store, organizationExists: (id: string) => Promise<boolean>) {
+  constructor(store: Store, organizationExists: (id: string) => Promise<boolean>, seeded: Application[] = []) {
     this.#store = store;
     this.#organizationExists = organizationExists;
+    for (const app of seeded) this.#seeded.set(app.client_id, app);
   }
 
   get #records() {
@@ -175,11 +179,12 @@ export class ApplicationRegistry {
 
   async get(clientId: string): Promise<Application | undefined> {
     if (clientId === INDEX_ID) return undefined;
-    return (await this.#records.find(clientId)) as Application | undefined;
+    return ((await this.#records.find(clientId)) as Application | undefined) ?? this.#seeded.get(clientId);
   }
 
   async list(): Promise<Application[]> {
-    const apps = await Promise.all((await this.#index()).map((id) => this.get(id)));
+    const ids = new Set([...this.#seeded.keys(), ...(await this.#index())]);
+    const apps = await Promise.all([...ids].map((id) => this.get(id)));
     return apps.filter((app): app is Application => app !== undefined);
   }
 

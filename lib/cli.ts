@@ -21,6 +21,15 @@ interface StartOptions {
   issuer?: string;
   seed: string;
   jwks?: string;
+  redis?: string;
+  redisPrefix?: string;
+}
+
+/** `--redis`: one redis:// URL, or a comma-separated list of cluster nodes (host:port or URLs). */
+function redisStore(value: string | undefined, prefix: string | undefined) {
+  if (!value) return undefined;
+  const nodes = value.split(',').map((n) => n.trim()).filter(Boolean);
+  return { redis: nodes.length > 1 ? nodes : nodes[0]!, prefix };
 }
 
 /** What a developer needs to point an app at the local provider. */
@@ -30,6 +39,7 @@ function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string):
     `  issuer:    ${orgconnect.issuer}`,
     `  discovery: ${orgconnect.issuer}/.well-known/openid-configuration`,
     `  seed:      ${seedPath}`,
+    `  store:     ${orgconnect.store.kind}`,
     '',
     'applications:',
   ];
@@ -52,12 +62,15 @@ async function start(opts: StartOptions): Promise<void> {
   const orgconnect = await createProvider({
     issuer,
     seed,
+    store: redisStore(opts.redis, opts.redisPrefix),
     keys: opts.jwks ? { jwks: await loadJwksFile(opts.jwks) } : undefined,
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
   await orgconnect.listen(opts.port, opts.host);
   console.log(describe(orgconnect, seed, opts.seed));
-  if (orgconnect.options.keys.generated) console.warn('\nwarning: signing keys were generated for this process (dev only); pass --jwks FILE in production');
+  if (orgconnect.options.keys.generated) {
+    console.warn(`\nwarning: signing keys were generated (dev only${opts.redis ? ', shared through Redis' : ''}); pass --jwks FILE in production`);
+  }
 
   const stop = async () => {
     await orgconnect.close();
@@ -77,6 +90,8 @@ export function cli(): Command {
     .addOption(new Option('--issuer <url>', 'issuer URL (default http://localhost:<port>)').env('ISSUER'))
     .addOption(new Option('--seed <file>', 'seed file: organizations, users, applications').env('SEED_FILE').default(join(packageRoot, 'fixtures', 'demo.json')))
     .addOption(new Option('--jwks <file>', 'private JWKS to sign with (default: generated)').env('JWKS_FILE'))
+    .addOption(new Option('--redis <url>', 'Redis store: a redis:// URL, or comma-separated cluster nodes (default: in-memory)').env('REDIS_URL'))
+    .addOption(new Option('--redis-prefix <prefix>', 'key prefix, so several issuers can share one Redis').env('REDIS_PREFIX'))
     .action(start);
   return program;
 }

@@ -6,6 +6,7 @@ import getRawBody from 'raw-body';
 
 import { isJwt, userinfoScope, wrapJwt } from './access-tokens.js';
 import { ROUTES } from './routes.js';
+import type { Store } from '../adapters/store.js';
 
 /**
  * Koa middleware that runs in front of oidc-provider, one concern each, in the order
@@ -88,4 +89,28 @@ export async function rfcGrantTypeError(ctx: Context, next: Next): Promise<void>
   if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
     body.error = 'unauthorized_client';
   }
+}
+
+/**
+ * `GET /health`: whether the store answers. 200 `{ status: "ok" }` or 503 `{ status: "unavailable" }`,
+ * for load balancers and orchestrators; it reveals nothing else.
+ */
+export function health(store: Store) {
+  return async function healthCheck(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      await store.ping();
+      ctx.body = { status: 'ok', store: store.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', store: store.kind };
+    }
+  };
+}
+
+/** A 503 from a store outage tells clients when to try again. */
+export async function retryAfterOutage(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.status === 503) ctx.set('Retry-After', '1');
 }

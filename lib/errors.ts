@@ -25,7 +25,21 @@ export class ApplicationError extends OrgconnectError {
   override readonly code = 'ERR_ORGCONNECT_APPLICATION';
 }
 
-/** The store (memory or Redis) cannot answer right now. Rendered as 503 temporarily_unavailable. */
+/**
+ * The store (Redis) cannot answer right now. It carries the fields oidc-provider's error handler
+ * reads (`message` as the OAuth error code, `error_description`, `statusCode`, `expose`), so every
+ * endpoint answers 503 `temporarily_unavailable` (RFC 6749 section 4.1.2.1) instead of a 500.
+ */
 export class StoreUnavailableError extends OrgconnectError {
   override readonly code = 'ERR_ORGCONNECT_STORE_UNAVAILABLE';
+  readonly error = 'temporarily_unavailable';
+  readonly error_description: string;
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+
+  constructor(description = 'the store is unavailable', options?: { cause?: unknown }) {
+    super('temporarily_unavailable', options);
+    this.error_description = description;
+  }
 }

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { exportJWK, importJWK, type JWK } from 'jose';
 
-import { ApplicationRegistry, type Application } from './applications.js';
+import { ApplicationRegistry, type ApplicationInput } from './applications.js';
 import { createSeedDirectory, type Directory } from './directory.js';
 import { resolveOptions, type OrgconnectOptions, type ResolvedOptions } from './options.js';
 import { GrantOrganizations } from './organizations.js';
@@ -12,13 +12,17 @@ import { buildApp, createOidcProvider } from './provider.js';
 import type { Runtime } from './runtime.js';
 import { parseSeed } from './seed.js';
 import { createViews } from './views.js';
-import { MemoryStore } from '../adapters/memory.js';
+import { sharedDevSecrets } from './dev-secrets.js';
+import { openStore } from './store.js';
 
 export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options.js';
 export type { Directory, User, Organization, Membership, SeedUser } from './directory.js';
 export type { Application, ApplicationInput, OAuthApplication, M2MApplication } from './applications.js';
 export type { Seed } from './seed.js';
+import type { Store } from '../adapters/store.js';
 export type { Store } from '../adapters/store.js';
+export type { StoreOption } from './store.js';
+export type { RedisStoreOptions } from '../adapters/redis.js';
 export type { ViewsOptions, ViewName } from './views.js';
 export type { PrivateJwks, SigningAlg } from './keys.js';
 export { ApplicationRegistry } from './applications.js';
@@ -43,6 +47,8 @@ export interface OrgconnectProvider {
   readonly applications: ApplicationRegistry;
   /** The users and organizations the provider signs in. */
   readonly directory: Directory;
+  /** Where state lives (memory or Redis). */
+  readonly store: Store;
   /** A Node request listener: `http.createServer(orgconnect.callback())`, or Express `app.use('/oauth', ...)`. */
   callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
   /** Starts an HTTP server on 127.0.0.1 (or `host`); resolves once it listens. */
@@ -68,14 +74,24 @@ async function publicKeys(jwks: { keys: JWK[] }): Promise<{ keys: JWK[] }> {
  * naming what is wrong (OptionsError, SeedError, ApplicationError).
  */
 export async function createProvider(input: OrgconnectOptions): Promise<OrgconnectProvider> {
-  const options = await resolveOptions(input);
   const seed = parseSeed({ organizations: [], users: [], applications: [], ...input.seed });
-  const ownsStore = input.store === undefined;
-  const store = input.store ?? new MemoryStore();
+  await resolveOptions(input); // validate before opening any connection
+  const { store, owned: ownsStore } = await openStore(input.store);
+  let options: ResolvedOptions;
+  try {
+    const shared = await withSharedDevSecrets(input, store);
+    options = await resolveOptions(shared);
+    // Shared through the store, but generated all the same: still dev-only keys.
+    if (!input.keys?.jwks) options.keys.generated = true;
+    if (!input.cookies?.keys) options.cookies.generated = true;
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
   const directory = input.directory ?? (await createSeedDirectory(seed));
   const organizationExists = async (id: string) =>
     (await directory.findOrganization(id)) !== undefined || seed.organizations.some((o) => o.id === id);
-  const applications = new ApplicationRegistry(store, organizationExists);
+  const applications = new ApplicationRegistry(store, organizationExists, seed.applications);
 
   const runtime = {
     options,
@@ -88,8 +104,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
   const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));
   runtime.provider = provider;
 
-  for (const [index, app] of seed.applications.entries()) await upsertSeedApplication(applications, app, `seed.applications[${index}]`);
-  for (const [index, app] of (input.applications ?? []).entries()) await applications.create(app, `applications[${index}]`);
+  for (const [index, app] of (input.applications ?? []).entries()) await upsertApplication(applications, app, `applications[${index}]`);
 
   const app = buildApp(runtime, provider);
   const servers = new Set<Server>();
@@ -100,6 +115,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     options,
     applications,
     directory,
+    store,
     callback: () => app.callback(),
     async listen(port, host = '127.0.0.1') {
       const { createServer } = await import('node:http');
@@ -127,8 +143,19 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
   };
 }
 
-/** Seed apps are (re)written at every start, so a shared store follows the seed file. */
-async function upsertSeedApplication(registry: ApplicationRegistry, app: Application, where: string): Promise<void> {
-  if (await registry.get(app.client_id)) await registry.delete(app.client_id);
+/** On a shared store, instances given no keys use the same generated ones (dev only). */
+async function withSharedDevSecrets(input: OrgconnectOptions, store: Store): Promise<OrgconnectOptions> {
+  if (store.kind === 'memory' || (input.keys?.jwks && input.cookies?.keys)) return input;
+  const shared = await sharedDevSecrets(store, input.keys?.alg ?? 'RS256');
+  return {
+    ...input,
+    keys: { ...input.keys, jwks: input.keys?.jwks ?? shared.jwks },
+    cookies: { keys: input.cookies?.keys ?? shared.cookieKeys },
+  };
+}
+
+/** Applications given as an option are (re)written at every start, so a shared store follows the code. */
+async function upsertApplication(registry: ApplicationRegistry, app: ApplicationInput, where: string): Promise<void> {
+  if (app.client_id && (await registry.get(app.client_id))) await registry.delete(app.client_id);
   await registry.create(app, where);
 }

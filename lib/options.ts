@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 
 import { z } from 'zod';
 
 import type { ApplicationInput } from './applications.js';
+import { brandOptionSchema, parseBrand, type BrandOption } from './brand.js';
 import type { Directory } from './directory.js';
 import { OptionsError } from './errors.js';
 import { generateSigningKey, normalizeJwks, SIGNING_ALGS, type PrivateJwks, type SigningAlg } from './keys.js';
 import type { Seed } from './seed.js';
 import type { ViewsOptions } from './views.js';
-import type { Store } from '../adapters/store.js';
+import type { StoreOption } from './store.js';
 
 /** Token and session lifetimes, in seconds. */
 export interface TtlOptions {
@@ -32,8 +34,12 @@ export interface TtlOptions {
 export interface OrgconnectOptions {
   /** The issuer identifier: the public URL the provider is reached at, path included when mounted. */
   issuer: string;
-  /** Where state lives. Default: the embedded in-memory store (one process only). */
-  store?: Store;
+  /**
+   * Where state lives. Default: the embedded in-memory store (one process only). For several
+   * instances serving one issuer: `{ redis: 'redis://...' }`, an ioredis client or Cluster, or a
+   * list of cluster nodes, with an optional `prefix` (several issuers can share one Redis).
+   */
+  store?: StoreOption;
   /** The host app's users and organizations. Default: the users and organizations of `seed`. */
   directory?: Directory;
   /** Organizations, users (when no `directory` is given) and applications to start with. */
@@ -51,7 +57,13 @@ export interface OrgconnectOptions {
   resources?: string[];
   /** API scopes, besides openid/profile/email/offline_access, that apps may request. */
   scopes?: string[];
+  /** Custom templates: `{ dir }` holds .ejs files replacing built-in views one by one (docs/views.md). */
   views?: ViewsOptions;
+  /**
+   * The look of the built-in pages: `{ name, logoUrl, logoUrlDark, primaryColor, supportUrl }`,
+   * or a hook `(ctx, { clientId, view }) => Brand` choosing one per request (by host, by app).
+   */
+  brand?: BrandOption;
   /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
   proxy?: boolean;
 }
@@ -65,6 +77,8 @@ export interface ResolvedOptions {
   keys: { jwks: PrivateJwks; alg: SigningAlg; generated: boolean };
   cookies: { keys: string[]; generated: boolean };
   views: ViewsOptions;
+  /** A validated brand (color normalized to #rrggbb), or the hook, whose results are checked per request. */
+  brand: BrandOption;
   proxy: boolean;
 }
 
@@ -74,7 +88,12 @@ const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'must be an absolu
 const optionsSchema = z
   .object({
     issuer: absoluteUrl.refine((v) => !/[?#]/.test(v), 'must not have a query or fragment'),
-    store: z.custom<Store>((v) => typeof (v as Store)?.adapter === 'function', 'must be a Store (adapter(), ping(), close())').optional(),
+    store: z
+      .custom<StoreOption>(
+        (v) => typeof (v as { adapter?: unknown })?.adapter === 'function' || (typeof v === 'object' && v !== null && 'redis' in v),
+        'must be a Store or { redis: url | client | nodes, prefix? }',
+      )
+      .optional(),
     directory: z
       .custom<Directory>(
         (v) => ['findUser', 'authenticate', 'listOrganizations', 'findOrganization'].every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'),
@@ -100,7 +119,17 @@ const optionsSchema = z
     audience: absoluteUrl.optional(),
     resources: z.array(absoluteUrl).optional(),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')).optional(),
-    views: z.object({ dir: z.string().min(1).optional() }).strict().optional(),
+    views: z
+      .object({
+        dir: z
+          .string()
+          .min(1)
+          .refine((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true, 'must be an existing folder')
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    brand: brandOptionSchema.optional(),
     proxy: z.boolean().optional(),
   })
   .strict();
@@ -140,6 +169,7 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
       ? { keys: options.cookies.keys, generated: false }
       : { keys: [randomBytes(32).toString('base64url')], generated: true },
     views: options.views ?? {},
+    brand: typeof options.brand === 'function' ? options.brand : parseBrand(options.brand),
     proxy: options.proxy ?? false,
   };
 }

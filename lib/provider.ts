@@ -5,7 +5,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import { extraTokenClaims, installJwtAccessTokens } from './access-tokens.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
-import { authorizationServerMetadata, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
+import { authorizationServerMetadata, health, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { interactionRouter } from './interactions/router.js';
 import { introspectionAllowed, revocationAllowed } from './policies.js';
@@ -140,6 +140,8 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.proxy = runtime.options.proxy;
   app.silent = true;
 
+  app.use(retryAfterOutage);
+  app.use(health(runtime.store));
   app.use(assets(runtime.options.views.dir));
   app.use(authorizationServerMetadata);
   app.use(tokenEndpointsForJwts);

@@ -3,15 +3,16 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
 import { startProvider, type RunningProvider } from './helpers/provider.js';
+import { STORES } from './helpers/stores.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { UserAgent } from './helpers/user-agent.js';
 
-describe('authorization_code flow (openid-client as the relying party)', () => {
+for (const store of STORES) describe(`authorization_code flow (openid-client as the relying party) [${store.name} store]`, () => {
   let op: RunningProvider;
-  before(async () => {
-    op = await startProvider();
+  before(async function () {
+    op = await startProvider(await store.options(this));
   });
-  after(() => op.stop());
+  after(() => op?.stop());
 
   async function verifyAccessToken(token: string) {
     const jwks = createRemoteJWKSet(new URL(`${op.issuer}/oauth2/jwks`));

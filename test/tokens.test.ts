@@ -3,6 +3,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 
 import { startProvider, type RunningProvider } from './helpers/provider.js';
+import { STORES } from './helpers/stores.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { UserAgent } from './helpers/user-agent.js';
 
@@ -15,13 +16,13 @@ async function post(url: string, form: Record<string, string>, auth?: { id: stri
   return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
 }
 
-describe('tokens: refresh, introspection, revocation, replay, client_credentials', () => {
+for (const store of STORES) describe(`tokens: refresh, introspection, revocation, replay, client_credentials [${store.name} store]`, () => {
   let op: RunningProvider;
   const portalAuth: { id: string; secret: string } = { id: DEMO.portal.clientId, secret: DEMO.portal.secret };
-  before(async () => {
-    op = await startProvider({ resources: ['https://api.partner.example'] });
+  before(async function () {
+    op = await startProvider({ ...(await store.options(this)), resources: ['https://api.partner.example'] });
   });
-  after(() => op.stop());
+  after(() => op?.stop());
 
   const introspect = (token: string, auth = portalAuth) => post(`${op.issuer}/oauth2/introspection`, { token }, auth);
 

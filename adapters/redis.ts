@@ -1,0 +1,385 @@
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+
+import { StoreUnavailableError } from '../lib/errors.js';
+import { GRANTABLE_MODELS, type Store } from './store.js';
+
+export interface RedisStoreOptions {
+  /** a redis:// URL, an ioredis Redis or Cluster instance, or a list of cluster nodes ("host:port" or {host,port}) */
+  redis: string | Redis | Cluster | Array<string | { host: string; port: number }>;
+  /** key prefix so several issuers can share one Redis; default 'orgconnect:' */
+  prefix?: string;
+  /** per-command timeout in ms (default 2000) */
+  commandTimeout?: number;
+}
+
+type Client = Redis | Cluster;
+/** Statuses of a client whose connection attempt is under way. */
+const CONNECTING = new Set(['connecting', 'connect']);
+type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
+
+/*
+ * Key scheme (same shape as memory.ts and panva's example adapter):
+ *   record        `${prefix}${model}:${id}`        HASH { p: JSON payload, c: consumed-at epoch s }
+ *   grant index   `${prefix}grant:${grantId}`      SET of record keys
+ *   session uid   `${prefix}sessionUid:${uid}`     STRING id
+ *   user code     `${prefix}userCode:${userCode}`  STRING id
+ * No hash tags: find(id) only knows the id, so a record cannot be co-located with its grant index.
+ * In a cluster every command therefore touches one key; only a standalone server gets MULTI.
+ *
+ * Records are hashes so that consume() can flag `c` without decoding and re-encoding the JSON in
+ * Lua (cjson turns [] into {} and rounds numbers to 14 digits). Writing a hash field keeps the TTL.
+ *
+ * The scripts are inline rather than in .lua files because `tsc` does not copy those to dist/.
+ */
+const SCRIPTS = {
+  // Replace a record: DEL first so a stale `c` or an old TTL never survives an upsert.
+  orgconnectPut: `
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'p', ARGV[1])
+    if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[2]) end
+    if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    return 1`,
+  // Add a member to a grant index; its TTL becomes max(current, member's). EXPIRE GT alone cannot
+  // do this: it treats a key without TTL as infinite, which is right for an index kept forever
+  // by a member without TTL but wrong for the index SADD has just created.
+  orgconnectIndex: `
+    local existed = redis.call('EXISTS', KEYS[1])
+    redis.call('SADD', KEYS[1], ARGV[1])
+    if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
+    elseif existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    else redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT') end
+    return 1`,
+  // Create a record without expiry unless it exists; return the stored payload either way.
+  orgconnectPutIfAbsent: `
+    if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'p', ARGV[1]) end
+    return redis.call('HGET', KEYS[1], 'p')`,
+  // Check-and-set in one server-side step: 0 = missing, 1 = consumed now, else the payload JSON
+  // of an already-consumed record (the caller needs its grantId to revoke). Never creates the key.
+  orgconnectConsume: `
+    local payload = redis.call('HGET', KEYS[1], 'p')
+    if not payload then return 0 end
+    if redis.call('HEXISTS', KEYS[1], 'c') == 1 then return payload end
+    redis.call('HSET', KEYS[1], 'c', ARGV[1])
+    return 1`,
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+
+const isCluster = (client: Client): client is Cluster => (client as { isCluster?: boolean }).isCluster === true;
+
+/** Keeps reconnecting in the background, at most a second apart, for as long as it takes. */
+const retry = (times: number) => Math.min(times * 100, 1000);
+
+function createClient(redis: string | Array<string | { host: string; port: number }>, commandTimeout: number): Client {
+  // Fail fast while disconnected instead of queueing (enableOfflineQueue), and never replay a
+  // command that was in flight when the connection dropped (maxRetriesPerRequest 0,
+  // autoResendUnfulfilledCommands): a replayed consume() would see its own write and revoke the grant.
+  const common = {
+    commandTimeout,
+    connectTimeout: commandTimeout,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  } satisfies RedisOptions;
+  if (typeof redis === 'string') {
+    return new Redis(redis, { ...common, enableOfflineQueue: false, retryStrategy: retry });
+  }
+  const nodes = redis.map((node) => {
+    if (typeof node !== 'string') return node;
+    const url = new URL(node.includes('://') ? node : `redis://${node}`);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  const options: ClusterOptions = {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retry,
+    slotsRefreshTimeout: commandTimeout,
+    redisOptions: common,
+  };
+  return new Cluster(nodes, options);
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly prefix: string;
+  readonly #client: Client;
+  readonly #owned: boolean;
+  readonly #timeout: number;
+  readonly #adapters = new Map<string, RedisAdapter>();
+  #commands = 0;
+  #everReady: boolean;
+  readonly #firstReady: Promise<void>;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.prefix ?? 'orgconnect:';
+    this.#timeout = options.commandTimeout ?? 2000;
+    const { redis } = options;
+    this.#owned = typeof redis === 'string' || Array.isArray(redis);
+    this.#client = typeof redis === 'string' || Array.isArray(redis) ? createClient(redis, this.#timeout) : redis;
+    // Without a listener ioredis logs every failed reconnect attempt. Failures reach callers as
+    // StoreUnavailableError, so the events themselves carry nothing more. A client passed in is
+    // left alone: its owner decides how to log.
+    if (this.#owned) this.#client.on('error', () => {});
+    this.#everReady = this.#client.status === 'ready';
+    // One shared listener, however many operations wait for the first connection.
+    this.#firstReady = new Promise((resolve) =>
+      this.#client.once('ready', () => {
+        this.#everReady = true;
+        resolve();
+      }),
+    );
+    // Namespaced so a caller's own client is not disturbed. ioredis sends EVAL the first time per
+    // connection and EVALSHA after, so a restarted server (empty script cache) needs no handling.
+    for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+
+  /** Commands sent to Redis so far (MULTI and EXEC included); used by tests and the bench. */
+  get commandCount(): number {
+    return this.#commands;
+  }
+
+  adapter(model: string): Adapter {
+    let adapter = this.#adapters.get(model);
+    if (!adapter) {
+      adapter = new RedisAdapter(model, this);
+      this.#adapters.set(model, adapter);
+    }
+    return adapter;
+  }
+
+  async ping(): Promise<void> {
+    await this.run(async (client) => {
+      // In a cluster every master must answer: one of them down makes part of the keyspace unusable.
+      const nodes = isCluster(client) ? client.nodes('master') : [client];
+      if (nodes.length === 0) throw new Error('no cluster node known yet');
+      this.count(nodes.length);
+      await Promise.all(nodes.map((node) => node.ping()));
+    });
+  }
+
+  /** Atomic create-if-missing (one script, one key): instances agree on the first value written. */
+  async putIfAbsent(model: string, id: string, payload: AdapterPayload): Promise<AdapterPayload> {
+    const stored = await this.run((client) => this.script(client, 'orgconnectPutIfAbsent', this.key(model, id), JSON.stringify(payload)));
+    return JSON.parse(String(stored)) as AdapterPayload;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#owned) return;
+    if (this.#client.status === 'ready') await this.#client.quit().catch(() => {});
+    // Also stops a pending reconnect when the server is down (quit() cannot reach it then).
+    this.#client.disconnect();
+  }
+
+  // key(), count(), script() and run() are for RedisAdapter below, not part of the Store API.
+
+  /** @internal */
+  key(model: string, id: string): string {
+    return `${this.prefix}${model}:${id}`;
+  }
+
+  /** @internal */
+  count(commands: number): void {
+    this.#commands += commands;
+  }
+
+  /** @internal */
+  script(client: Client | ChainableCommander, name: ScriptName, key: string, ...args: (string | number)[]) {
+    this.count(1);
+    return (client as unknown as Record<ScriptName, ScriptCaller>)[name](key, ...args);
+  }
+
+  /**
+   * @internal
+   * Runs one store operation with a deadline, turning every failure into StoreUnavailableError.
+   * ioredis' commandTimeout bounds each command of clients we create; the deadline here also
+   * bounds a client passed in, and the wait for the very first connection.
+   */
+  async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let expired = false;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new Error(`no answer within ${this.#timeout}ms`));
+      }, this.#timeout);
+    });
+    const attempt = async () => {
+      if (this.#closed) throw new Error('store closed');
+      // Right after construction the client is still connecting, and with the offline queue off
+      // its commands would fail at once: wait for that first attempt, within the deadline. Once
+      // an attempt has failed (status 'reconnecting') or the client has been up, a missing
+      // connection fails commands immediately instead.
+      if (!this.#everReady && CONNECTING.has(this.#client.status)) await this.#firstReady;
+      // Never start a write whose caller has already been told it failed.
+      if (expired) throw new Error('gave up');
+      return operation(this.#client);
+    };
+    try {
+      return await Promise.race([attempt(), deadline]);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`Redis store unavailable: ${message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Throws the first error in a MULTI's replies (ioredis resolves exec() with [error, reply] pairs). */
+function checkReplies(replies: [Error | null, unknown][] | null): void {
+  if (!replies) throw new Error('transaction aborted');
+  for (const [error] of replies) if (error) throw error;
+}
+
+const ttlArgument = (ms: number | undefined) => (ms === undefined ? '' : ms);
+
+class RedisAdapter implements Adapter {
+  constructor(
+    readonly model: string,
+    readonly store: RedisStore,
+  ) {}
+
+  #key(id: string): string {
+    return this.store.key(this.model, id);
+  }
+
+  #index(grantId: string): string {
+    return `${this.store.prefix}grant:${grantId}`;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const key = this.#key(id);
+    // Milliseconds: SET EX rejects 0 and fractions. A lifetime already over stores nothing, as
+    // in memory.ts where such a record is never found.
+    const ms = typeof expiresIn === 'number' ? Math.ceil(expiresIn * 1000) : undefined;
+    if (ms !== undefined && ms <= 0) return this.destroy(id);
+    const consumed = payload.consumed ? String(payload.consumed) : '';
+    const secondary: [string, string][] = [];
+    if (this.model === 'Session' && payload.uid) secondary.push([`${this.store.prefix}sessionUid:${payload.uid}`, id]);
+    if (payload.userCode) secondary.push([`${this.store.prefix}userCode:${payload.userCode}`, id]);
+    const index = GRANTABLE_MODELS.has(this.model) && payload.grantId ? this.#index(payload.grantId) : undefined;
+    const json = JSON.stringify(payload);
+
+    await this.store.run(async (client) => {
+      if (!isCluster(client) && (secondary.length || index)) {
+        // One server: all of it in one atomic round trip, so a concurrent revocation sees the
+        // record and its index entry together or not at all.
+        const multi = client.multi();
+        this.store.script(multi, 'orgconnectPut', key, json, consumed, ttlArgument(ms));
+        for (const [k, v] of secondary) this.#set(multi, k, v, ms);
+        if (index) this.store.script(multi, 'orgconnectIndex', index, key, ttlArgument(ms));
+        this.store.count(2);
+        return checkReplies(await multi.exec());
+      }
+      // Cluster (keys in different slots): one command per key. The index is written last so its
+      // TTL, counted from a later instant, is never shorter than the record's. If that last write
+      // fails, upsert rejects and the token is never handed out, so the unindexed record is
+      // unreachable until it expires.
+      await Promise.all([
+        this.store.script(client, 'orgconnectPut', key, json, consumed, ttlArgument(ms)),
+        ...secondary.map(([k, v]) => this.#set(client, k, v, ms)),
+      ]);
+      if (index) await this.store.script(client, 'orgconnectIndex', index, key, ttlArgument(ms));
+    });
+  }
+
+  #set(client: Client | ChainableCommander, key: string, value: string, ms: number | undefined) {
+    this.store.count(1);
+    return ms === undefined ? client.set(key, value) : client.set(key, value, 'PX', ms);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const [json, consumed] = await this.store.run((client) => {
+      this.store.count(1);
+      return client.hmget(this.#key(id), 'p', 'c');
+    });
+    if (!json) return undefined;
+    const payload = JSON.parse(json) as AdapterPayload;
+    // `c` is written by consume(); a payload upserted with `consumed` already carries it.
+    if (consumed && payload.consumed === undefined) payload.consumed = Number(consumed);
+    return payload;
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.#findByIndex(`${this.store.prefix}sessionUid:${uid}`);
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#findByIndex(`${this.store.prefix}userCode:${userCode}`);
+  }
+
+  async #findByIndex(indexKey: string): Promise<AdapterPayload | undefined> {
+    const id = await this.store.run((client) => {
+      this.store.count(1);
+      return client.get(indexKey);
+    });
+    return id === null ? undefined : this.find(id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    // Like memory.ts, secondary and grant index entries are left to expire: they only point here.
+    await this.store.run((client) => {
+      this.store.count(1);
+      return client.del(this.#key(id));
+    });
+  }
+
+  /**
+   * Atomic through a one-key Lua script, so N concurrent redemptions on any number of
+   * connections have exactly one winner. A replay revokes the whole grant (RFC 6749 4.1.2),
+   * from Node, since the grant's records live in other slots.
+   * If the script's answer is lost (timeout, dropped connection) the code may be consumed all the
+   * same; a retry then counts as a replay. That errs on the side of revoking.
+   */
+  async consume(id: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const result = await this.store.run((client) => this.store.script(client, 'orgconnectConsume', this.#key(id), now));
+    if (result === 0) throw new errors.InvalidGrant('grant source not found');
+    if (result === 1) return;
+    const { grantId } = JSON.parse(String(result)) as AdapterPayload;
+    if (grantId) {
+      await Promise.all([
+        this.revokeByGrantId(grantId),
+        this.store.run((client) => {
+          this.store.count(1);
+          return client.del(this.store.key('Grant', grantId));
+        }),
+      ]);
+    }
+    throw new errors.InvalidGrant('grant source already consumed');
+  }
+
+  /**
+   * Members are deleted before they leave the index, so a revocation that fails half way can be
+   * retried. SREM of exactly the members read (not DEL of the index) keeps a member added
+   * concurrently; Redis drops the set itself once it is empty.
+   */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    const index = this.#index(grantId);
+    await this.store.run(async (client) => {
+      this.store.count(1);
+      const members = await client.smembers(index);
+      if (members.length === 0) return;
+      if (isCluster(client)) {
+        this.store.count(members.length);
+        await Promise.all(members.map((member) => client.del(member)));
+        this.store.count(1);
+        await client.srem(index, ...members);
+        return;
+      }
+      this.store.count(4);
+      checkReplies(
+        await client
+          .multi()
+          .del(...members)
+          .srem(index, ...members)
+          .exec(),
+      );
+    });
+  }
+}
+
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}
