@@ -22,6 +22,7 @@ export type { Seed } from './seed.js';
 import type { Store } from '../adapters/store.js';
 export type { Store } from '../adapters/store.js';
 export type { StoreOption } from './store.js';
+export type { CurrentUser } from './host-session.js';
 export type { RedisStoreOptions } from '../adapters/redis.js';
 export type { ViewsOptions, ViewName } from './views.js';
 export type { PrivateJwks, SigningAlg } from './keys.js';
@@ -99,6 +100,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     directory,
     applications,
     grantOrganizations: new GrantOrganizations(store),
+    currentUser: input.currentUser,
     views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
   } as Omit<Runtime, 'provider'> as Runtime;
   const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));

@@ -10,6 +10,7 @@ import { OptionsError } from './errors.js';
 import { generateSigningKey, normalizeJwks, SIGNING_ALGS, type PrivateJwks, type SigningAlg } from './keys.js';
 import type { Seed } from './seed.js';
 import type { ViewsOptions } from './views.js';
+import type { CurrentUser } from './host-session.js';
 import type { StoreOption } from './store.js';
 
 /** Token and session lifetimes, in seconds. */
@@ -66,6 +67,11 @@ export interface OrgconnectOptions {
   brand?: BrandOption;
   /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
   proxy?: boolean;
+  /**
+   * The host app's signed-in user for a request (a user id), so users already signed in to the
+   * host see no login form. Called on the login step only; errors become an error page.
+   */
+  currentUser?: CurrentUser;
 }
 
 export interface ResolvedOptions {
@@ -131,6 +137,7 @@ const optionsSchema = z
       .optional(),
     brand: brandOptionSchema.optional(),
     proxy: z.boolean().optional(),
+    currentUser: z.custom<CurrentUser>((v) => typeof v === 'function', 'must be a function (req, res) => user id | undefined').optional(),
   })
   .strict();
 

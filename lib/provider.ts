@@ -7,6 +7,7 @@ import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
 import { authorizationServerMetadata, health, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
+import { hostSessionLogin } from './host-session.js';
 import { interactionRouter } from './interactions/router.js';
 import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
@@ -147,6 +148,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.use(tokenEndpointsForJwts);
   app.use(rfcGrantTypeError);
   app.use(userinfoForJwts);
+  app.use(hostSessionLogin(runtime, runtime.currentUser));
   const interactions = interactionRouter(runtime);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 
 import type { ApplicationRegistry } from './applications.js';
 import type { Directory } from './directory.js';
+import type { CurrentUser } from './host-session.js';
 import type { GrantOrganizations } from './organizations.js';
 import type { ResolvedOptions } from './options.js';
 import type { Views } from './views.js';
@@ -15,6 +16,8 @@ export interface Runtime {
   applications: ApplicationRegistry;
   grantOrganizations: GrantOrganizations;
   views: Views;
+  /** The host app's signed-in user, when the host logs users in itself. */
+  currentUser?: CurrentUser;
   /** Set once the oidc-provider instance exists (hooks run only after that). */
   provider: Provider;
 }
