@@ -12,7 +12,10 @@ import { buildApp, createOidcProvider } from './provider.js';
 import type { Runtime } from './runtime.js';
 import { parseSeed } from './seed.js';
 import { createViews } from './views.js';
+import { createAudit } from './audit.js';
 import { sharedDevSecrets } from './dev-secrets.js';
+import { LoginThrottle } from './login-throttle.js';
+import { checkProduction } from './production.js';
 import { openStore } from './store.js';
 
 export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options.js';
@@ -23,6 +26,8 @@ import type { Store } from '../adapters/store.js';
 export type { Store } from '../adapters/store.js';
 export type { StoreOption } from './store.js';
 export type { CurrentUser } from './host-session.js';
+export type { AuditEvent, AuditEventType, AuditOptions } from './audit.js';
+export type { LoginThrottleOptions } from './login-throttle.js';
 export type { RedisStoreOptions } from '../adapters/redis.js';
 export type { ViewsOptions, ViewName } from './views.js';
 export type { PrivateJwks, SigningAlg } from './keys.js';
@@ -85,6 +90,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     // Shared through the store, but generated all the same: still dev-only keys.
     if (!input.keys?.jwks) options.keys.generated = true;
     if (!input.cookies?.keys) options.cookies.generated = true;
+    checkProduction(options, seed, options.production);
   } catch (error) {
     if (ownsStore) await store.close();
     throw error;
@@ -101,6 +107,8 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     applications,
     grantOrganizations: new GrantOrganizations(store),
     currentUser: input.currentUser,
+    audit: createAudit(input.audit),
+    loginThrottle: input.loginThrottle === false ? undefined : new LoginThrottle(store, input.loginThrottle),
     views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
   } as Omit<Runtime, 'provider'> as Runtime;
   const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));

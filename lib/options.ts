@@ -10,7 +10,9 @@ import { OptionsError } from './errors.js';
 import { generateSigningKey, normalizeJwks, SIGNING_ALGS, type PrivateJwks, type SigningAlg } from './keys.js';
 import type { Seed } from './seed.js';
 import type { ViewsOptions } from './views.js';
+import type { AuditOptions } from './audit.js';
 import type { CurrentUser } from './host-session.js';
+import type { LoginThrottleOptions } from './login-throttle.js';
 import type { StoreOption } from './store.js';
 
 /** Token and session lifetimes, in seconds. */
@@ -72,6 +74,15 @@ export interface OrgconnectOptions {
    * host see no login form. Called on the login step only; errors become an error page.
    */
   currentUser?: CurrentUser;
+  /**
+   * Production mode (default: NODE_ENV=production): refuses to start on a non-https issuer,
+   * generated or short keys, or demo credentials; sends HSTS. Development warns instead.
+   */
+  production?: boolean;
+  /** Audit events (logins, consents, tokens, revocations, replays, client auth failures). */
+  audit?: AuditOptions;
+  /** Brute-force limits on the login form, counted in the store. `false` turns them off. */
+  loginThrottle?: LoginThrottleOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -86,6 +97,8 @@ export interface ResolvedOptions {
   /** A validated brand (color normalized to #rrggbb), or the hook, whose results are checked per request. */
   brand: BrandOption;
   proxy: boolean;
+  /** Production checks passed; HSTS is sent. */
+  production: boolean;
 }
 
 const seconds = z.number().int().positive();
@@ -137,6 +150,20 @@ const optionsSchema = z
       .optional(),
     brand: brandOptionSchema.optional(),
     proxy: z.boolean().optional(),
+    production: z.boolean().optional(),
+    audit: z
+      .object({
+        log: z.union([z.boolean(), z.custom<object>((v) => typeof (v as { info?: unknown })?.info === 'function', 'must be a pino logger')]).optional(),
+        onEvent: z.custom<(e: unknown) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+      })
+      .strict()
+      .optional(),
+    loginThrottle: z
+      .union([
+        z.literal(false),
+        z.object({ perAccount: z.number().int().positive().optional(), perIp: z.number().int().positive().optional(), windowSeconds: seconds.optional() }).strict(),
+      ])
+      .optional(),
     currentUser: z.custom<CurrentUser>((v) => typeof v === 'function', 'must be a function (req, res) => user id | undefined').optional(),
   })
   .strict();
@@ -178,5 +205,6 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
     views: options.views ?? {},
     brand: typeof options.brand === 'function' ? options.brand : parseBrand(options.brand),
     proxy: options.proxy ?? false,
+    production: options.production ?? process.env.NODE_ENV === 'production',
   };
 }

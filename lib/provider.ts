@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { extraTokenClaims, installJwtAccessTokens } from './access-tokens.js';
+import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
 import { authorizationServerMetadata, health, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
@@ -12,6 +13,7 @@ import { interactionRouter } from './interactions/router.js';
 import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
 import { renderError } from './render-error.js';
+import { securityHeaders } from './security-headers.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import type { Runtime } from './runtime.js';
 
@@ -141,6 +143,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.proxy = runtime.options.proxy;
   app.silent = true;
 
+  app.use(securityHeaders({ hsts: runtime.options.production }));
   app.use(retryAfterOutage);
   app.use(health(runtime.store));
   app.use(assets(runtime.options.views.dir));
@@ -160,5 +163,6 @@ export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[
   const provider = new Provider(runtime.options.issuer, providerConfiguration(runtime));
   provider.proxy = runtime.options.proxy;
   installJwtAccessTokens(runtime, provider, publicJwks as never);
+  auditProviderEvents(provider, runtime.audit);
   return provider;
 }

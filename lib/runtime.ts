@@ -1,7 +1,9 @@
 import type Provider from 'oidc-provider';
 
 import type { ApplicationRegistry } from './applications.js';
+import type { Audit } from './audit.js';
 import type { Directory } from './directory.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { CurrentUser } from './host-session.js';
 import type { GrantOrganizations } from './organizations.js';
 import type { ResolvedOptions } from './options.js';
@@ -16,6 +18,10 @@ export interface Runtime {
   applications: ApplicationRegistry;
   grantOrganizations: GrantOrganizations;
   views: Views;
+  /** Reports audit events. */
+  audit: Audit;
+  /** Failed-login limits, unless turned off. */
+  loginThrottle?: LoginThrottle;
   /** The host app's signed-in user, when the host logs users in itself. */
   currentUser?: CurrentUser;
   /** Set once the oidc-provider instance exists (hooks run only after that). */
