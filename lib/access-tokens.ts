@@ -81,6 +81,8 @@ export function installJwtAccessTokens(runtime: Runtime, provider: Provider, pub
         // orgconnect puts `sid` (the grant id) in user tokens only; client_credentials tokens have none.
         if (!payload || typeof payload.jti !== 'string' || grantBound !== (typeof payload.sid === 'string')) return undefined;
         if (await runtime.store.adapter(REVOKED).find(payload.jti)) return undefined;
+        // A deleted application's tokens end with it.
+        if (typeof payload.client_id !== 'string' || !(await provider.Client.find(payload.client_id))) return undefined;
 
         const { jti, iat, exp, scope, client_id, sub, sid, org_id } = payload as JWTPayload & Record<string, unknown>;
         const aud = audienceList(payload);
@@ -122,6 +124,23 @@ export function installJwtAccessTokens(runtime: Runtime, provider: Provider, pub
       },
     });
   }
+}
+
+/**
+ * Refresh tokens of a deleted application are not found any more: refresh fails and introspection
+ * says inactive (oidc-provider would otherwise look the missing client up and fail with a 500).
+ */
+export function installRefreshTokenClientCheck(provider: Provider): void {
+  const findStored = provider.RefreshToken.find.bind(provider.RefreshToken);
+  Object.defineProperty(provider.RefreshToken, 'find', {
+    configurable: true,
+    writable: true,
+    async value(value: string, options?: object) {
+      const token = (await findStored(value, options)) as { clientId?: string } | undefined;
+      if (!token?.clientId || !(await provider.Client.find(token.clientId))) return undefined;
+      return token;
+    },
+  });
 }
 
 /**

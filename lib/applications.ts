@@ -4,7 +4,6 @@ import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 
 import { ApplicationError } from './errors.js';
-import type { Store } from '../adapters/store.js';
 
 const url = z.string().url();
 
@@ -52,13 +51,13 @@ export const applicationSchema = z.discriminatedUnion('application_type', [oauth
 /** An application as given in a seed file or to the registry (ids and secrets may be omitted: generated). */
 export type ApplicationInput = z.input<typeof applicationSchema>;
 /** An OAuth application: signs users in with authorization_code (+ refresh_token). */
-export type OAuthApplication = z.output<typeof oauthApplicationSchema> & { client_id: string };
+export type OAuthApplication = Omit<z.output<typeof oauthApplicationSchema>, 'client_secret'> & { client_id: string };
 /** A machine-to-machine application: gets tokens with client_credentials for its organization. */
-export type M2MApplication = Omit<z.output<typeof m2mApplicationSchema>, 'redirect_uris'> & {
-  client_id: string;
-  client_secret: string;
-};
+export type M2MApplication = Omit<z.output<typeof m2mApplicationSchema>, 'redirect_uris' | 'client_secret'> & { client_id: string };
+/** An application as the registry shows it: never with a secret (see `client_secrets` in the API). */
 export type Application = OAuthApplication | M2MApplication;
+/** What `parseApplication` returns: the application and, for confidential apps, its first secret. */
+export type ParsedApplication = Application & { client_secret?: string };
 
 /** A short, human name for an application in error messages: `applications[2] ("Partner CRM")`. */
 function describe(input: unknown, where: string): string {
@@ -71,7 +70,7 @@ function formatIssues(error: z.ZodError): string {
 }
 
 /** Validates an application definition and fills in generated ids and secrets. */
-export function parseApplication(input: unknown, where = 'application'): Application {
+export function parseApplication(input: unknown, where = 'application'): ParsedApplication {
   const result = applicationSchema.safeParse(input);
   if (!result.success) {
     throw new ApplicationError(`${describe(input, where)}: ${formatIssues(result.error)}`);
@@ -98,6 +97,14 @@ function isNativeRedirect(uri: string): boolean {
 }
 
 /**
+ * oidc-provider needs a `client_secret` in the metadata of clients that authenticate with one.
+ * orgconnect keeps only hashes and overrides the comparison (registry.ts), so the metadata holds
+ * this marker instead: it is never compared, and no HMAC-based method (client_secret_jwt, HS256
+ * ID tokens) is enabled that could use it as a key.
+ */
+export const HASHED_SECRET_MARKER = 'orgconnect:client-secrets-are-hashed';
+
+/**
  * The single place where an application's kind decides its oidc-provider client metadata.
  * Confidential apps authenticate with client_secret_basic or client_secret_post (oidc-provider
  * accepts either for a client registered with one of them); public apps with `none` + PKCE.
@@ -113,7 +120,7 @@ export function toClientMetadata(app: Application): ClientMetadata {
     return {
       ...common,
       is_first_party: true,
-      client_secret: app.client_secret,
+      client_secret: HASHED_SECRET_MARKER,
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
@@ -125,7 +132,7 @@ export function toClientMetadata(app: Application): ClientMetadata {
     is_first_party: app.is_first_party,
     logo_uri: app.logo_uri,
     logo_uri_dark: app.logo_uri_dark,
-    client_secret: app.client_secret,
+    client_secret: app.is_public ? undefined : HASHED_SECRET_MARKER,
     application_type: app.is_public && app.redirect_uris.every(isNativeRedirect) ? 'native' : 'web',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
@@ -138,73 +145,26 @@ export function toClientMetadata(app: Application): ClientMetadata {
 /** Client metadata fields orgconnect adds to oidc-provider's (`extraClientMetadata`). */
 export const EXTRA_CLIENT_METADATA = ['is_first_party', 'organization_id', 'logo_uri_dark'];
 
-const APPLICATION_MODEL = 'Application';
-const INDEX_ID = 'index';
-
 /**
- * The applications oidc-provider knows as clients. Applications created at run time live in the
- * store, so every instance sharing it sees them as soon as they are created, changed or deleted.
- * Seed applications are configuration: every instance has them in memory, so they survive a store
- * that restarts empty; a record in the store with the same client_id takes precedence.
+ * Redirect URI rules beyond oidc-provider's own (RFC 8252, OAuth 2.0 Security BCP): no wildcards,
+ * private-use schemes (com.example.app:/cb) for public native apps only, and no plain http to a
+ * non-loopback host when the issuer itself is https. Exact matching is oidc-provider's; loopback
+ * redirects of native apps match on any port (RFC 8252 section 7.3).
  */
-export class ApplicationRegistry {
-  readonly #store: Store;
-  readonly #organizationExists: (id: string) => Promise<boolean>;
-  readonly #seeded = new Map<string, Application>();
-
-  constructor(store: Store, organizationExists: (id: string) => Promise<boolean>, seeded: Application[] = []) {
-    this.#store = store;
-    this.#organizationExists = organizationExists;
-    for (const app of seeded) this.#seeded.set(app.client_id, app);
-  }
-
-  get #records() {
-    return this.#store.adapter(APPLICATION_MODEL);
-  }
-
-  /** Validates and saves an application; ids and secrets left out are generated. */
-  async create(input: ApplicationInput, where = 'application'): Promise<Application> {
-    const app = parseApplication(input, where);
-    if (app.organization_id && !(await this.#organizationExists(app.organization_id))) {
-      throw new ApplicationError(`${describe(app, where)}: unknown organization_id "${app.organization_id}"`);
+export function redirectUriProblems(app: Application, issuer: string): string[] {
+  if (app.application_type !== 'oauth') return [];
+  const problems: string[] = [];
+  const httpsIssuer = issuer.startsWith('https:');
+  for (const uri of [...app.redirect_uris, ...(app.post_logout_redirect_uris ?? [])]) {
+    if (uri.includes('*')) problems.push(`${uri}: wildcards are not allowed`);
+    if (!URL.canParse(uri)) {
+      problems.push(`${uri}: not an absolute URI`);
+      continue;
     }
-    if (await this.get(app.client_id)) {
-      throw new ApplicationError(`${describe(app, where)}: client_id "${app.client_id}" is already taken`);
-    }
-    await this.#records.upsert(app.client_id, app as never);
-    const index = await this.#index();
-    await this.#records.upsert(INDEX_ID, { ids: [...new Set([...index, app.client_id])] } as never);
-    return app;
+    const { protocol, hostname } = new URL(uri);
+    const loopback = hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
+    if (protocol !== 'http:' && protocol !== 'https:' && !app.is_public) problems.push(`${uri}: a private-use scheme is for public (native) apps only`);
+    if (protocol === 'http:' && !loopback && httpsIssuer) problems.push(`${uri}: plain http is allowed only for loopback hosts`);
   }
-
-  async get(clientId: string): Promise<Application | undefined> {
-    if (clientId === INDEX_ID) return undefined;
-    return ((await this.#records.find(clientId)) as Application | undefined) ?? this.#seeded.get(clientId);
-  }
-
-  async list(): Promise<Application[]> {
-    const ids = new Set([...this.#seeded.keys(), ...(await this.#index())]);
-    const apps = await Promise.all([...ids].map((id) => this.get(id)));
-    return apps.filter((app): app is Application => app !== undefined);
-  }
-
-  async delete(clientId: string): Promise<boolean> {
-    const existing = await this.get(clientId);
-    if (!existing) return false;
-    await this.#records.destroy(clientId);
-    const index = await this.#index();
-    await this.#records.upsert(INDEX_ID, { ids: index.filter((id) => id !== clientId) } as never);
-    return true;
-  }
-
-  /** What oidc-provider's Client model reads: the metadata of one application. */
-  async clientMetadata(clientId: string): Promise<ClientMetadata | undefined> {
-    const app = await this.get(clientId);
-    return app && toClientMetadata(app);
-  }
-
-  async #index(): Promise<string[]> {
-    const record = (await this.#records.find(INDEX_ID)) as { ids?: string[] } | undefined;
-    return record?.ids ?? [];
-  }
+  return problems;
 }

@@ -4,7 +4,8 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { exportJWK, importJWK, type JWK } from 'jose';
 
-import { ApplicationRegistry, type ApplicationInput } from './applications.js';
+import type { ApplicationInput } from './applications.js';
+import { ApplicationRegistry } from './registry.js';
 import { createSeedDirectory, type Directory } from './directory.js';
 import { resolveOptions, type OrgconnectOptions, type ResolvedOptions } from './options.js';
 import { GrantOrganizations } from './organizations.js';
@@ -13,6 +14,7 @@ import type { Runtime } from './runtime.js';
 import { parseSeed } from './seed.js';
 import { createViews } from './views.js';
 import { createAudit } from './audit.js';
+import { Consents } from './consents.js';
 import { sharedDevSecrets } from './dev-secrets.js';
 import { LoginThrottle } from './login-throttle.js';
 import { checkProduction } from './production.js';
@@ -31,7 +33,11 @@ export type { LoginThrottleOptions } from './login-throttle.js';
 export type { RedisStoreOptions } from '../adapters/redis.js';
 export type { ViewsOptions, ViewName } from './views.js';
 export type { PrivateJwks, SigningAlg } from './keys.js';
-export { ApplicationRegistry } from './applications.js';
+export { ApplicationRegistry } from './registry.js';
+export { Consents, revokeGrant } from './consents.js';
+export type { AuthorizedApplication } from './consents.js';
+export type { CreatedApplication, ApplicationUpdate, CreatedSecret } from './registry.js';
+export type { ClientSecretInfo } from './client-secrets.js';
 export { createSeedDirectory } from './directory.js';
 export { loadSeedFile, parseSeed } from './seed.js';
 export { generateSigningKey, loadJwksFile } from './keys.js';
@@ -55,6 +61,8 @@ export interface OrgconnectProvider {
   readonly directory: Directory;
   /** Where state lives (memory or Redis). */
   readonly store: Store;
+  /** Users' authorized applications (remembered consents): list and withdraw. */
+  readonly consents: Consents;
   /** A Node request listener: `http.createServer(orgconnect.callback())`, or Express `app.use('/oauth', ...)`. */
   callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
   /** Starts an HTTP server on 127.0.0.1 (or `host`); resolves once it listens. */
@@ -98,21 +106,25 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
   const directory = input.directory ?? (await createSeedDirectory(seed));
   const organizationExists = async (id: string) =>
     (await directory.findOrganization(id)) !== undefined || seed.organizations.some((o) => o.id === id);
-  const applications = new ApplicationRegistry(store, organizationExists, seed.applications);
 
   const runtime = {
     options,
     store,
     directory,
-    applications,
     grantOrganizations: new GrantOrganizations(store),
     currentUser: input.currentUser,
     audit: createAudit(input.audit),
     loginThrottle: input.loginThrottle === false ? undefined : new LoginThrottle(store, input.loginThrottle),
     views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
-  } as Omit<Runtime, 'provider'> as Runtime;
+  } as Omit<Runtime, 'provider' | 'applications'> as Runtime;
   const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));
   runtime.provider = provider;
+  const applications = await ApplicationRegistry.open(
+    store,
+    { organizationExists, issuer: options.issuer, validateMetadata: (metadata) => provider.Client.validate(metadata) },
+    seed.applications,
+  );
+  runtime.applications = applications;
 
   for (const [index, app] of (input.applications ?? []).entries()) await upsertApplication(applications, app, `applications[${index}]`);
 
@@ -126,6 +138,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     applications,
     directory,
     store,
+    consents: new Consents(provider, runtime.grantOrganizations, applications),
     callback: () => app.callback(),
     async listen(port, host = '127.0.0.1') {
       const { createServer } = await import('node:http');

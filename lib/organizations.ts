@@ -45,6 +45,15 @@ export async function organizationChoice(
 
 const GRANT_ORGANIZATION = 'GrantOrganization';
 const REMEMBERED_CONSENT = 'RememberedConsent';
+const USER_CONSENTS = 'UserConsents';
+
+/** One remembered consent of a user, as listed in "Connected apps". */
+export interface ConsentEntry {
+  client_id: string;
+  organization_id?: string;
+  grant_id: string;
+  granted_at: string;
+}
 /** Stored for grants made without an organization, so "none" is distinguishable from "unknown". */
 const NO_ORGANIZATION = '';
 
@@ -81,9 +90,22 @@ export class GrantOrganizations {
   async remember(accountId: string, clientId: string, organizationId: string | undefined, grantId: string, ttl: number): Promise<void> {
     const key = GrantOrganizations.#consentKey(accountId, clientId, organizationId);
     await this.store.adapter(REMEMBERED_CONSENT).upsert(key, { grantId } as never, ttl);
+    // The user's list of consents (one entry per app and organization), for "Connected apps".
+    const others = (await this.consentsOf(accountId)).filter((e) => e.client_id !== clientId || e.organization_id !== organizationId);
+    const entry: ConsentEntry = { client_id: clientId, grant_id: grantId, granted_at: new Date().toISOString(), ...(organizationId ? { organization_id: organizationId } : {}) };
+    await this.store.adapter(USER_CONSENTS).upsert(accountId, { entries: [...others, entry] } as never, ttl);
+  }
+
+  /** The user's remembered consents whose grant may still exist (callers check the grant). */
+  async consentsOf(accountId: string): Promise<ConsentEntry[]> {
+    const record = (await this.store.adapter(USER_CONSENTS).find(accountId)) as { entries?: ConsentEntry[] } | undefined;
+    return record?.entries ?? [];
   }
 
   async forget(accountId: string, clientId: string, organizationId: string | undefined): Promise<void> {
     await this.store.adapter(REMEMBERED_CONSENT).destroy(GrantOrganizations.#consentKey(accountId, clientId, organizationId));
+    const remaining = (await this.consentsOf(accountId)).filter((e) => e.client_id !== clientId || e.organization_id !== organizationId);
+    if (remaining.length) await this.store.adapter(USER_CONSENTS).upsert(accountId, { entries: remaining } as never);
+    else await this.store.adapter(USER_CONSENTS).destroy(accountId);
   }
 }

@@ -2,7 +2,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { extraTokenClaims, installJwtAccessTokens } from './access-tokens.js';
+import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientCheck } from './access-tokens.js';
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
@@ -51,12 +51,12 @@ function resourceIndicators(runtime: Runtime): NonNullable<Configuration['featur
 
 /** The oidc-provider configuration: the table of contents of what orgconnect adds. */
 export function providerConfiguration(runtime: Runtime): Configuration {
-  const { options, store, applications } = runtime;
+  const { options, store } = runtime;
   const issuerPath = new URL(options.issuer).pathname.replace(/\/$/, '');
   return {
     adapter: (model: string) =>
       model === 'Client'
-        ? ({ find: (id: string) => applications.clientMetadata(id) } as never)
+        ? ({ find: (id: string) => runtime.applications.clientMetadata(id) } as never)
         : store.adapter(model),
     findAccount: findAccount(runtime),
     jwks: options.keys.jwks as Configuration['jwks'],
@@ -163,6 +163,11 @@ export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[
   const provider = new Provider(runtime.options.issuer, providerConfiguration(runtime));
   provider.proxy = runtime.options.proxy;
   installJwtAccessTokens(runtime, provider, publicJwks as never);
+  installRefreshTokenClientCheck(provider);
+  // Secrets are stored hashed (registry.ts); oidc-provider asks the registry instead of comparing.
+  provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientId: string }, actual: string) {
+    return runtime.applications.verifySecret(this.clientId, actual);
+  } as never;
   auditProviderEvents(provider, runtime.audit);
   return provider;
 }

@@ -1,6 +1,6 @@
 import type Provider from 'oidc-provider';
 
-import type { ApplicationRegistry } from './applications.js';
+import type { ApplicationRegistry } from './registry.js';
 import type { Audit } from './audit.js';
 import type { Directory } from './directory.js';
 import type { LoginThrottle } from './login-throttle.js';

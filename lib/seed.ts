@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 
 import { z } from 'zod';
 
-import { parseApplication, type Application } from './applications.js';
+import { parseApplication, type ParsedApplication } from './applications.js';
 import type { Organization, SeedUser } from './directory.js';
 import { ApplicationError, SeedError } from './errors.js';
 
@@ -26,7 +26,7 @@ const userSchema = z
 export interface Seed {
   organizations: Organization[];
   users: SeedUser[];
-  applications: Application[];
+  applications: ParsedApplication[];
 }
 
 function entryName(kind: string, index: number, entry: unknown): string {

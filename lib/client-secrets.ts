@@ -1,0 +1,76 @@
+import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const scrypt = promisify(scryptCallback) as (secret: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+const KEYLEN = 32;
+
+/** A client secret as stored: a salted scrypt hash, never the secret itself. */
+export interface StoredSecret {
+  id: string;
+  /** base64url scrypt(secret, salt) */
+  hash: string;
+  salt: string;
+  /** the last 4 characters, to tell secrets apart in a list */
+  secret_hint: string;
+  created_at: string;
+}
+
+/** What the registry shows of a secret. `last_used_at` is tracked separately (see registry). */
+export interface ClientSecretInfo {
+  id: string;
+  secret_hint: string;
+  created_at: string;
+  last_used_at?: string;
+}
+
+export function generateSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export async function hashSecret(secret: string): Promise<StoredSecret> {
+  const salt = randomBytes(16);
+  return {
+    id: `secret_${randomBytes(9).toString('base64url')}`,
+    hash: (await scrypt(secret, salt, KEYLEN)).toString('base64url'),
+    salt: salt.toString('base64url'),
+    secret_hint: secret.slice(-4),
+    created_at: new Date().toISOString(),
+  };
+}
+
+async function matches(secret: string, stored: StoredSecret): Promise<boolean> {
+  const candidate = await scrypt(secret, Buffer.from(stored.salt, 'base64url'), KEYLEN);
+  const expected = Buffer.from(stored.hash, 'base64url');
+  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+}
+
+const CACHE_TTL_MS = 5 * 60 * 1000;
+const CACHE_MAX = 10_000;
+
+/**
+ * Checks presented secrets against an app's hashes. scrypt is slow on purpose, so a verified
+ * (client, secret) pair is remembered briefly in memory, keyed by a SHA-256 of both: a hit names
+ * the secret id it matched, and counts only while that id is still among the app's secrets, so
+ * a revocation takes effect at once on every instance. Failures are never cached.
+ */
+export class SecretVerifier {
+  readonly #verified = new Map<string, { secretId: string; expires: number }>();
+
+  async verify(clientId: string, presented: string, secrets: StoredSecret[]): Promise<StoredSecret | undefined> {
+    const key = createHash('sha256').update(clientId).update('\0').update(presented).digest('base64url');
+    const hit = this.#verified.get(key);
+    if (hit && hit.expires > Date.now()) {
+      const secret = secrets.find((s) => s.id === hit.secretId);
+      if (secret) return secret;
+    }
+    this.#verified.delete(key);
+    for (const secret of secrets) {
+      if (await matches(presented, secret)) {
+        if (this.#verified.size >= CACHE_MAX) this.#verified.delete(this.#verified.keys().next().value!);
+        this.#verified.set(key, { secretId: secret.id, expires: Date.now() + CACHE_TTL_MS });
+        return secret;
+      }
+    }
+    return undefined;
+  }
+}
