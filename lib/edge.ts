@@ -114,3 +114,12 @@ export async function retryAfterOutage(ctx: Context, next: Next): Promise<void> 
   await next();
   if (ctx.status === 503) ctx.set('Retry-After', '1');
 }
+
+/** Unknown paths and methods get a JSON error like every other refusal, not Koa's plain text. */
+export async function notFound(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.status === 404 && ctx.body === undefined) {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+  }
+}

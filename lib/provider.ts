@@ -6,7 +6,7 @@ import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientChec
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
-import { authorizationServerMetadata, health, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
+import { authorizationServerMetadata, health, notFound, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { hostSessionLogin } from './host-session.js';
 import { interactionRouter } from './interactions/router.js';
@@ -145,6 +145,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
 
   app.use(securityHeaders({ hsts: runtime.options.production }));
   app.use(retryAfterOutage);
+  app.use(notFound);
   app.use(health(runtime.store));
   app.use(assets(runtime.options.views.dir));
   app.use(authorizationServerMetadata);
