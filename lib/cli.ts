@@ -63,6 +63,7 @@ async function start(opts: StartOptions): Promise<void> {
     issuer,
     seed,
     store: redisStore(opts.redis, opts.redisPrefix),
+    audit: { log: true },
     keys: opts.jwks ? { jwks: await loadJwksFile(opts.jwks) } : undefined,
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
