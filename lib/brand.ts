@@ -181,8 +181,9 @@ function until(color: Rgb, target: Rgb, background: Rgb, ratio: number): Rgb {
 
 function palette(primary: Rgb, card: Rgb, lighten: boolean): Record<string, string> {
   const toward = lighten ? WHITE : INK;
-  // Buttons: the color itself when it stands out from the card (3:1, WCAG non-text contrast).
-  const button = until(primary, toward, card, 3);
+  // Buttons: the brand's own color on the light card. On the dark card a dark color is lightened
+  // until it stands out (3:1, WCAG non-text contrast). Their text is white or ink, whichever reads better.
+  const button = lighten ? until(primary, toward, card, 3) : primary;
   const onButton = contrast(WHITE, button) >= contrast(INK, button) ? WHITE : INK;
   // Links and the focus ring are text-sized: 4.5:1.
   const accent = until(primary, toward, card, 4.5);

@@ -14,6 +14,7 @@ import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
 import { renderError } from './render-error.js';
 import { securityHeaders } from './security-headers.js';
+import { logoutPages } from './views.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import type { Runtime } from './runtime.js';
 
@@ -98,17 +99,7 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       introspection: { enabled: true, allowedPolicy: introspectionAllowed as never },
       revocation: { enabled: true, allowedPolicy: revocationAllowed as never },
       userinfo: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: async (ctx, form) => {
-          ctx.type = 'html';
-          ctx.body = await runtime.views.render('logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName });
-        },
-        postLogoutSuccessSource: async (ctx) => {
-          ctx.type = 'html';
-          ctx.body = await runtime.views.render('logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
-        },
-      },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(runtime) },
       resourceIndicators: resourceIndicators(runtime),
     },
     loadExistingGrant: loadExistingGrant(runtime),

@@ -1,23 +1,38 @@
 import type { Context } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { StoreUnavailableError } from './errors.js';
 import type { Runtime } from './runtime.js';
+import { renderPage } from './views.js';
 
-/** Fixed words per error code: error descriptions may echo request input, so pages never show them. */
-const MESSAGES: Record<string, string> = {
-  invalid_client: 'This application is not registered with this sign-in service.',
-  invalid_redirect_uri: 'The application asked to send you to an address it has not registered.',
-  invalid_request: 'The application sent a request that could not be understood.',
-  invalid_scope: 'The application asked for permissions it may not request.',
-  invalid_target: 'The application asked for access to an unknown service.',
-  unauthorized_client: 'This application may not sign users in this way.',
-  unsupported_response_type: 'The application asked for an unsupported kind of response.',
-  session_not_found: 'This sign-in attempt has expired or was already completed. Go back to the application and start again.',
-  access_denied: 'The request was cancelled.',
-  temporarily_unavailable: 'The sign-in service is temporarily unavailable. Please try again in a moment.',
-  server_error: 'Something went wrong on our side. Please try again.',
+/**
+ * Fixed words per error code. Error descriptions may echo request input (a client_id, a
+ * redirect_uri), so pages never show them: only these texts and the code itself.
+ */
+const PAGES: Record<string, { title: string; message: string }> = {
+  invalid_client: {
+    title: 'Unknown application',
+    message: 'The application that sent you here is not registered with this sign-in service. Contact the application’s support team.',
+  },
+  invalid_redirect_uri: {
+    title: 'Unexpected return address',
+    message: 'The application asked to send you to an address it has not registered, so the request was stopped to keep your account safe.',
+  },
+  invalid_request: { title: 'Invalid request', message: 'The application sent a request that could not be understood. Go back to the application and try again.' },
+  invalid_scope: { title: 'Invalid request', message: 'The application asked for permissions it may not request.' },
+  invalid_target: { title: 'Invalid request', message: 'The application asked for access to an unknown service.' },
+  unauthorized_client: { title: 'Not allowed', message: 'This application may not sign users in this way.' },
+  unsupported_response_type: { title: 'Invalid request', message: 'The application asked for an unsupported kind of response.' },
+  session_not_found: {
+    title: 'This sign-in has expired',
+    message: 'This page belongs to a sign-in attempt that has expired or was already completed. Go back to the application and sign in again.',
+  },
+  access_denied: { title: 'Request cancelled', message: 'The request was cancelled.' },
+  temporarily_unavailable: { title: 'Temporarily unavailable', message: 'The sign-in service is temporarily unavailable. Please try again in a moment.' },
+  server_error: { title: 'Something went wrong', message: 'Something went wrong on our side. Please try again.' },
 };
+
+const FALLBACK = { title: 'Something went wrong', message: 'The request could not be completed. Go back to the application and try again.' };
 
 interface ErrorLike {
   error?: string;
@@ -32,17 +47,16 @@ export function classify(error: unknown): { code: string; status: number } {
   const e = error as ErrorLike;
   if (typeof e?.error === 'string' && e.expose !== false) {
     const status = e.statusCode ?? e.status ?? 400;
-    return { code: e.error === 'invalid_request' && /session|interaction|cookie/i.test(String((error as Error).message)) ? 'session_not_found' : e.error, status };
+    // An expired, finished or foreign interaction (oidc-provider says invalid_request): say so.
+    return { code: error instanceof errors.SessionNotFound ? 'session_not_found' : e.error, status };
   }
   return { code: 'server_error', status: 500 };
 }
 
-async function page(runtime: Runtime, code: string): Promise<string> {
-  return runtime.views.render('error', {
-    title: code === 'temporarily_unavailable' ? 'Temporarily unavailable' : 'Something went wrong',
-    error: code,
-    message: MESSAGES[code] ?? 'The request could not be completed.',
-  });
+async function page(runtime: Runtime, ctx: Context, code: string, clientId?: string): Promise<void> {
+  const { title, message } = PAGES[code] ?? FALLBACK;
+  // Codes come from oidc-provider's error classes; print one only if it looks like one.
+  await renderPage(runtime, ctx, 'error', { title, message, code: /^[a-z_]{1,64}$/.test(code) ? code : undefined }, { clientId });
 }
 
 /** An error during an interaction page, rendered as a page. */
@@ -50,16 +64,15 @@ export async function renderErrorPage(runtime: Runtime, ctx: Context, error: unk
   const { code, status } = classify(error);
   if (status >= 500 && !(error instanceof StoreUnavailableError)) console.error('orgconnect: interaction failed', error);
   ctx.status = status;
-  ctx.type = 'html';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await page(runtime, code);
+  await page(runtime, ctx, code);
 }
 
 /** oidc-provider's `renderError` hook: errors of browser flows (bad redirect_uri, unknown client...). */
 export function renderError(runtime: Runtime) {
   return async function render(ctx: KoaContextWithOIDC, out: { error: string }, error: Error): Promise<void> {
-    const code = error instanceof StoreUnavailableError ? 'temporarily_unavailable' : out.error;
-    ctx.type = 'html';
-    ctx.body = await page(runtime, code);
+    const code =
+      error instanceof StoreUnavailableError ? 'temporarily_unavailable' : error instanceof errors.SessionNotFound ? 'session_not_found' : out.error;
+    // Only a registered application picks the brand: an unknown client_id never reaches the hook.
+    await page(runtime, ctx, code, ctx.oidc?.client?.clientId);
   };
 }

@@ -140,3 +140,47 @@ describe('security headers and audit events', () => {
     expect(JSON.stringify(events)).not.to.include(code);
   });
 });
+
+describe('login brute-force protection', () => {
+  let op: RunningProvider;
+  const events: AuditEvent[] = [];
+  before(async () => {
+    op = await startProvider({ loginThrottle: { perAccount: 3, perIp: 8, windowSeconds: 60 }, audit: { onEvent: (e) => events.push(e) } });
+  });
+  after(() => op.stop());
+
+  async function attempt(email: string, password: string) {
+    const config = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
+    const agent = new UserAgent();
+    const page = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: DEMO.portal.redirectUri, scope: 'openid' }).href, DEMO.portal.redirectUri);
+    const login = new URL(page.html!.match(/action="([^"]+\/login)"/)![1]!, op.issuer).href;
+    const response = await agent.request(login, { form: { email, password } });
+    return { status: response.status, html: await response.text() };
+  }
+
+  it('locks an account after repeated failures, even for the right password, and says the same for unknown accounts', async () => {
+    for (let i = 0; i < 3; i += 1) expect((await attempt(DEMO.bob.email, 'wrong-password')).status).to.equal(401);
+    const locked = await attempt(DEMO.bob.email, DEMO.bob.password);
+    expect(locked.status).to.equal(429);
+    expect(locked.html).to.include('Too many attempts');
+    expect(locked.html).not.to.include(DEMO.bob.password);
+
+    for (let i = 0; i < 3; i += 1) expect((await attempt('nobody@example.com', 'wrong-password')).status).to.equal(401);
+    const unknown = await attempt('nobody@example.com', 'whatever');
+    expect(unknown.status).to.equal(429);
+    expect(unknown.html).to.include('Too many attempts');
+
+    // other accounts are not affected (the IP limit is higher)
+    expect((await attempt(DEMO.carol.email, DEMO.carol.password)).status).to.equal(303);
+    const types = events.map((e) => e.type);
+    expect(types).to.include.members(['login.failed', 'login.throttled', 'login.succeeded']);
+    expect(JSON.stringify(events)).not.to.include('wrong-password');
+  });
+
+  it('locks the client IP after too many failures across accounts', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await attempt(`user${i}@example.com`, 'nope')).status);
+    expect(statuses.at(-1)).to.equal(429);
+    expect((await attempt(DEMO.alice.email, DEMO.alice.password)).status).to.equal(429);
+  });
+});

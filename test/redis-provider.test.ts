@@ -113,6 +113,21 @@ describe('Redis store: several instances, one issuer', () => {
     }
   });
 
+  it('counts failed logins in Redis, so a lockout holds on every instance', async () => {
+    const bUrl = `http://127.0.0.1:${(b.server.address() as { port: number }).port}`;
+    const attempt = async (base: string, password: string) => {
+      const config = await discover(a.issuer, DEMO.portal.clientId, DEMO.portal.secret);
+      const url = oidc.buildAuthorizationUrl(config, { redirect_uri: DEMO.portal.redirectUri, scope: 'openid' }).href.replace(a.issuer, base);
+      const agent = new UserAgent();
+      const page = await agent.follow(url, DEMO.portal.redirectUri);
+      const login = new URL(page.html!.match(/action="([^"]+\/login)"/)![1]!, base).href;
+      return (await agent.request(login, { form: { email: DEMO.carol.email, password } })).status;
+    };
+    for (let i = 0; i < 5; i += 1) expect(await attempt(i % 2 ? bUrl : a.issuer, 'wrong-password')).to.equal(401);
+    expect(await attempt(bUrl, DEMO.carol.password)).to.equal(429);
+    expect(await attempt(a.issuer, DEMO.carol.password)).to.equal(429);
+  });
+
   it('counts the Redis commands of one full authorization (authorize, login, organization, consent, token)', async () => {
     const store = a.orgconnect.store as RedisStore;
     const config = await discover(a.issuer, DEMO.crm.clientId, DEMO.crm.secret);

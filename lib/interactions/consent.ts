@@ -1,11 +1,13 @@
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 
-import { basePath, currentInteraction, finish, type InteractionDetails } from './context.js';
+import { currentInteraction, finish, interactionUrls, signedInAccount, type InteractionDetails } from './context.js';
 import { readForm } from './form.js';
 import { describeScopes } from './scopes.js';
+import { imageSrc, initials, tone } from '../brand.js';
 import { organizationChoice } from '../organizations.js';
 import type { Runtime } from '../runtime.js';
+import { renderPage } from '../views.js';
 
 interface ConsentDetails {
   missingOIDCScope?: string[];
@@ -41,6 +43,7 @@ export async function approve(runtime: Runtime, ctx: Context, details: Interacti
   const grantId = await grant.save();
   await grantOrganizations.bind(grantId, organizationId, options.ttl.grant);
   await grantOrganizations.remember(accountId, clientId, organizationId, grantId, options.ttl.grant);
+  runtime.audit('consent.granted', { client_id: clientId, user_id: accountId, organization_id: organizationId, grant_id: grantId, ip: ctx.ip });
   await finish(runtime, ctx, { consent: { grantId } });
 }
 
@@ -54,21 +57,41 @@ export async function renderConsent(runtime: Runtime, ctx: Context, details: Int
   const owner = typeof ownerId === 'string' ? await runtime.directory.findOrganization(ownerId) : undefined;
   const organization = await chosenOrganization(runtime, details);
   const redirectUri = String(details.params.redirect_uri ?? '');
-  ctx.type = 'html';
-  ctx.body = await runtime.views.render('consent', {
-    title: `Authorize ${client.clientName ?? client.clientId}`,
-    uid: details.uid,
-    action: `${basePath(runtime)}/interaction/${details.uid}/consent`,
-    client: {
-      name: client.clientName ?? client.clientId,
-      logoUri: client.logoUri,
-      logoUriDark: client['logo_uri_dark'],
-      ownerName: owner?.name,
+  const urls = interactionUrls(runtime, details.uid);
+  const name = client.clientName ?? client.clientId;
+  await renderPage(
+    runtime,
+    ctx,
+    'consent',
+    {
+      title: `Authorize ${name}`,
+      uid: details.uid,
+      action: urls.consent,
+      abortUrl: urls.abort,
+      switchAccountUrl: urls.switchAccount,
+      client: {
+        id: client.clientId,
+        name,
+        logoUri: imageSrc(client.logoUri),
+        logoUriDark: imageSrc(client['logo_uri_dark']),
+        ownerName: owner?.name,
+        initials: initials(name),
+        tone: tone(name),
+      },
+      organization: organization && { id: organization.id, name: organization.name, initials: initials(organization.name), tone: tone(organization.name) },
+      account: await signedInAccount(runtime, details),
+      scopes: describeScopes(String(details.params.scope ?? '')),
+      redirectHost: redirectTarget(redirectUri),
     },
-    organization,
-    scopes: describeScopes(String(details.params.scope ?? '')),
-    redirectHost: URL.canParse(redirectUri) ? new URL(redirectUri).host : '',
-  });
+    { clientId: client.clientId },
+  );
+}
+
+/** Where the user is sent back to, in a few characters: the host, or a native app's scheme. */
+function redirectTarget(redirectUri: string): string {
+  if (!URL.canParse(redirectUri)) return '';
+  const { host, protocol } = new URL(redirectUri);
+  return host || protocol.replace(/:$/, '');
 }
 
 /** POST decision=allow|deny. Deny sends the user back with error=access_denied. */
@@ -78,6 +101,7 @@ export async function submitConsent(runtime: Runtime, ctx: Context): Promise<voi
   if (details.prompt.name !== 'consent') throw new errors.InvalidRequest('this step is already complete');
   if (decision === 'allow') return approve(runtime, ctx, details);
   if (decision === 'deny') {
+    runtime.audit('consent.denied', { client_id: String(details.params.client_id), user_id: details.session?.accountId, ip: ctx.ip });
     return finish(runtime, ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   }
   throw new errors.InvalidRequest('decision must be allow or deny');

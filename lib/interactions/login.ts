@@ -1,13 +1,9 @@
 import type { Context } from 'koa';
 
-import { basePath, currentInteraction, finish, type InteractionDetails } from './context.js';
+import { currentInteraction, finish, interactionClient, interactionUrls, isSwitchingAccount, type InteractionDetails } from './context.js';
 import { readForm } from './form.js';
 import type { Runtime } from '../runtime.js';
-
-async function clientName(runtime: Runtime, details: InteractionDetails): Promise<string> {
-  const client = await runtime.provider.Client.find(String(details.params.client_id));
-  return client?.clientName ?? String(details.params.client_id);
-}
+import { renderPage } from '../views.js';
 
 export async function renderLogin(
   runtime: Runtime,
@@ -15,16 +11,26 @@ export async function renderLogin(
   details: InteractionDetails,
   extra: { error?: string; email?: string } = {},
 ): Promise<void> {
-  ctx.type = 'html';
-  ctx.body = await runtime.views.render('login', {
-    title: 'Sign in',
-    uid: details.uid,
-    action: `${basePath(runtime)}/interaction/${details.uid}/login`,
-    abortUrl: `${basePath(runtime)}/interaction/${details.uid}/abort`,
-    clientName: await clientName(runtime, details),
-    email: extra.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
-    error: extra.error,
-  });
+  const { clientId, clientName } = await interactionClient(runtime, details);
+  const urls = interactionUrls(runtime, details.uid);
+  const switching = isSwitchingAccount(details);
+  const hint = !switching && typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
+  await renderPage(
+    runtime,
+    ctx,
+    'login',
+    {
+      title: 'Sign in',
+      uid: details.uid,
+      action: urls.login,
+      abortUrl: urls.abort,
+      clientName,
+      email: extra.email ?? hint,
+      error: extra.error,
+      switching,
+    },
+    { clientId },
+  );
 }
 
 /** POST email + password: the directory decides; a failure says the same whatever was wrong. */
@@ -33,14 +39,29 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
   const field = await readForm(ctx);
   const email = field('email')?.trim() ?? '';
   const password = field('password') ?? '';
-  if (details.prompt.name !== 'login') {
+  const switching = isSwitchingAccount(details);
+  if (details.prompt.name !== 'login' && !switching) {
     ctx.status = 400;
     return renderLogin(runtime, ctx, details, { error: 'This sign-in step is already complete.' });
   }
+  const clientId = String(details.params.client_id);
+  // Brute-force limits: checked before the password, the same way whether the account exists or not.
+  if (runtime.loginThrottle && (await runtime.loginThrottle.locked(email, ctx.ip))) {
+    runtime.audit('login.throttled', { client_id: clientId, ip: ctx.ip, reason: 'too many failed logins' });
+    ctx.status = 429;
+    ctx.set('Retry-After', '60');
+    return renderLogin(runtime, ctx, details, { error: 'Too many attempts. Wait a few minutes, then try again.', email });
+  }
   const user = email && password ? await runtime.directory.authenticate(email, password) : undefined;
   if (!user) {
+    await runtime.loginThrottle?.failed(email, ctx.ip);
+    runtime.audit('login.failed', { client_id: clientId, ip: ctx.ip, reason: 'invalid credentials' });
     ctx.status = 401;
     return renderLogin(runtime, ctx, details, { error: 'Incorrect email or password.', email });
   }
-  await finish(runtime, ctx, { login: { accountId: user.id } });
+  await runtime.loginThrottle?.succeeded(email);
+  runtime.audit('login.succeeded', { client_id: clientId, user_id: user.id, ip: ctx.ip });
+  // After "Use another account" nothing chosen for the previous account carries over. When the
+  // account differs from the session's, oidc-provider ends that session first (resume.js).
+  await finish(runtime, ctx, { login: { accountId: user.id } }, { merge: !switching });
 }

@@ -1,9 +1,11 @@
 import type { Context } from 'koa';
 
-import { basePath, currentInteraction, finish, type InteractionDetails } from './context.js';
+import { currentInteraction, finish, interactionClient, interactionUrls, signedInAccount, type InteractionDetails } from './context.js';
 import { readForm } from './form.js';
+import { initials, tone } from '../brand.js';
 import type { Membership } from '../directory.js';
 import type { Runtime } from '../runtime.js';
+import { renderPage } from '../views.js';
 
 export async function renderSelectOrganization(
   runtime: Runtime,
@@ -12,17 +14,26 @@ export async function renderSelectOrganization(
   extra: { error?: string } = {},
 ): Promise<void> {
   const memberships: Membership[] = await runtime.directory.listOrganizations(String(details.session?.accountId));
-  const client = await runtime.provider.Client.find(String(details.params.client_id));
-  ctx.type = 'html';
-  ctx.body = await runtime.views.render('select-organization', {
-    title: 'Choose an organization',
-    uid: details.uid,
-    action: `${basePath(runtime)}/interaction/${details.uid}/organization`,
-    abortUrl: `${basePath(runtime)}/interaction/${details.uid}/abort`,
-    clientName: client?.clientName ?? String(details.params.client_id),
-    organizations: memberships.map(({ id, name }) => ({ id, name })),
-    error: extra.error,
-  });
+  const { clientId, clientName } = await interactionClient(runtime, details);
+  const urls = interactionUrls(runtime, details.uid);
+  await renderPage(
+    runtime,
+    ctx,
+    'select-organization',
+    {
+      title: 'Choose an organization',
+      uid: details.uid,
+      action: urls.organization,
+      abortUrl: urls.abort,
+      switchAccountUrl: urls.switchAccount,
+      clientName,
+      account: await signedInAccount(runtime, details),
+      // Listed in the directory's order; nothing is preselected: each one is its own submit button.
+      organizations: memberships.map(({ id, name, role }) => ({ id, name, role, initials: initials(name), tone: tone(name) })),
+      error: extra.error,
+    },
+    { clientId },
+  );
 }
 
 /** POST organization_id: accepted only if the directory lists the user as a member. */
@@ -35,5 +46,6 @@ export async function submitOrganization(runtime: Runtime, ctx: Context): Promis
     ctx.status = 400;
     return renderSelectOrganization(runtime, ctx, details, { error: 'Choose one of your organizations.' });
   }
+  runtime.audit('organization.chosen', { client_id: String(details.params.client_id), user_id: accountId, organization_id: organizationId, ip: ctx.ip });
   await finish(runtime, ctx, { select_organization: { organization_id: organizationId } });
 }

@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 
 import { submitConsent, renderConsent } from './consent.js';
-import { currentInteraction, finish } from './context.js';
+import { currentInteraction, finish, interactionUrls, isSwitchingAccount, SWITCH_ACCOUNT } from './context.js';
 import { renderLogin, submitLogin } from './login.js';
 import { renderSelectOrganization, submitOrganization } from './organization.js';
 import { renderErrorPage } from '../render-error.js';
@@ -13,6 +13,7 @@ import type { Runtime } from '../runtime.js';
 /** GET shows the page for the prompt oidc-provider is waiting on. */
 async function showPrompt(runtime: Runtime, ctx: Context): Promise<void> {
   const details = await currentInteraction(runtime, ctx);
+  if (isSwitchingAccount(details)) return renderLogin(runtime, ctx, details);
   switch (details.prompt.name) {
     case 'login':
       return renderLogin(runtime, ctx, details);
@@ -29,6 +30,20 @@ async function showPrompt(runtime: Runtime, ctx: Context): Promise<void> {
 async function abort(runtime: Runtime, ctx: Context): Promise<void> {
   await currentInteraction(runtime, ctx);
   await finish(runtime, ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+}
+
+/**
+ * "Use another account": marks the interaction so its page asks for credentials again, whatever
+ * step it is at. Nothing is decided yet: the user may still sign in as the same account, or
+ * cancel. oidc-provider ends the current session once another account signs in (see login.ts).
+ */
+async function switchAccount(runtime: Runtime, ctx: Context): Promise<void> {
+  const details = await currentInteraction(runtime, ctx);
+  if (details.session?.accountId) {
+    await runtime.provider.interactionResult(ctx.req, ctx.res, { [SWITCH_ACCOUNT]: true }, { mergeWithLastSubmission: false });
+  }
+  ctx.status = 303;
+  ctx.redirect(interactionUrls(runtime, details.uid).page);
 }
 
 /**
@@ -53,5 +68,6 @@ export function interactionRouter(runtime: Runtime): Router {
   router.post('/:uid/organization', (ctx) => submitOrganization(runtime, ctx));
   router.post('/:uid/consent', (ctx) => submitConsent(runtime, ctx));
   router.post('/:uid/abort', (ctx) => abort(runtime, ctx));
+  router.post('/:uid/switch-account', (ctx) => switchAccount(runtime, ctx));
   return router;
 }
