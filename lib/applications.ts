@@ -134,7 +134,10 @@ export function toClientMetadata(app: Application): ClientMetadata {
     logo_uri_dark: app.logo_uri_dark,
     client_secret: app.is_public ? undefined : HASHED_SECRET_MARKER,
     application_type: app.is_public && app.redirect_uris.every(isNativeRedirect) ? 'native' : 'web',
-    grant_types: ['authorization_code', 'refresh_token'],
+    // Public (CLI, desktop) apps may also use the device authorization grant (RFC 8628).
+    grant_types: app.is_public
+      ? ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']
+      : ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: app.redirect_uris,
     post_logout_redirect_uris: app.post_logout_redirect_uris,

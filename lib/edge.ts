@@ -79,12 +79,12 @@ export async function userinfoForJwts(ctx: Context, next: Next): Promise<void> {
 }
 
 /**
- * RFC 6749 section 5.2 names the error for a client using a grant type it may not use
- * `unauthorized_client`; oidc-provider answers `invalid_request`. Only that case is renamed.
+ * RFC 6749 section 5.2 (and RFC 8628 section 3.2) name the error for a client using a grant type
+ * it may not use `unauthorized_client`; oidc-provider answers `invalid_request`. Only that case is renamed.
  */
 export async function rfcGrantTypeError(ctx: Context, next: Next): Promise<void> {
   await next();
-  if (ctx.path !== ROUTES.token || ctx.status !== 400) return;
+  if ((ctx.path !== ROUTES.token && ctx.path !== ROUTES.device_authorization) || ctx.status !== 400) return;
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
   if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
     body.error = 'unauthorized_client';

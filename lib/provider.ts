@@ -6,6 +6,7 @@ import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientChec
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
+import { deviceFlowPages } from './device-flow.js';
 import { authorizationServerMetadata, health, notFound, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { hostSessionLogin } from './host-session.js';
@@ -100,6 +101,8 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationAllowed as never },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...logoutPages(runtime) },
+      // RFC 8628, for apps that cannot receive a redirect (CLIs on a server, TVs): public apps only.
+      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...deviceFlowPages(runtime) } as never,
       resourceIndicators: resourceIndicators(runtime),
     },
     loadExistingGrant: loadExistingGrant(runtime),
@@ -118,6 +121,7 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       Session: options.ttl.session,
       Grant: options.ttl.grant,
       Interaction: options.ttl.interaction,
+      DeviceCode: 600,
     },
     renderError: renderError(runtime),
   };
