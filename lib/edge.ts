@@ -86,7 +86,8 @@ export async function rfcGrantTypeError(ctx: Context, next: Next): Promise<void>
   await next();
   if ((ctx.path !== ROUTES.token && ctx.path !== ROUTES.device_authorization) || ctx.status !== 400) return;
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
-  if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
+  const description = body?.error_description ?? '';
+  if (body?.error === 'invalid_request' && (description === 'requested grant type is not allowed for this client' || description.endsWith(' is not allowed for this client'))) {
     body.error = 'unauthorized_client';
   }
 }
