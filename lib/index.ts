@@ -116,7 +116,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     audit: createAudit(input.audit),
     loginThrottle: input.loginThrottle === false ? undefined : new LoginThrottle(store, input.loginThrottle),
     views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
-  } as Omit<Runtime, 'provider' | 'applications'> as Runtime;
+  } as Omit<Runtime, 'provider' | 'applications' | 'consents'> as Runtime;
   const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));
   runtime.provider = provider;
   const applications = await ApplicationRegistry.open(
@@ -125,6 +125,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     seed.applications,
   );
   runtime.applications = applications;
+  runtime.consents = new Consents(provider, runtime.grantOrganizations, applications);
 
   for (const [index, app] of (input.applications ?? []).entries()) await upsertApplication(applications, app, `applications[${index}]`);
 
@@ -138,7 +139,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     applications,
     directory,
     store,
-    consents: new Consents(provider, runtime.grantOrganizations, applications),
+    consents: runtime.consents,
     callback: () => app.callback(),
     async listen(port, host = '127.0.0.1') {
       const { createServer } = await import('node:http');

@@ -6,6 +6,7 @@ import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientChec
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
+import { connectedAppsRouter } from './connected-apps.js';
 import { deviceFlowPages } from './device-flow.js';
 import { authorizationServerMetadata, health, notFound, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
@@ -148,6 +149,8 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.use(rfcGrantTypeError);
   app.use(userinfoForJwts);
   app.use(hostSessionLogin(runtime, runtime.currentUser));
+  const connectedApps = connectedAppsRouter(runtime);
+  app.use(connectedApps.routes());
   const interactions = interactionRouter(runtime);
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 
 import type { ApplicationRegistry } from './registry.js';
 import type { Audit } from './audit.js';
+import type { Consents } from './consents.js';
 import type { Directory } from './directory.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { CurrentUser } from './host-session.js';
@@ -18,6 +19,8 @@ export interface Runtime {
   applications: ApplicationRegistry;
   grantOrganizations: GrantOrganizations;
   views: Views;
+  /** Users' remembered consents. */
+  consents: Consents;
   /** Reports audit events. */
   audit: Audit;
   /** Failed-login limits, unless turned off. */

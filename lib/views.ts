@@ -12,7 +12,7 @@ import { packageRoot } from './package-root.js';
 import type { Runtime } from './runtime.js';
 
 /** The pages orgconnect renders. A `views.dir` may override any of them, one file at a time. */
-export type ViewName = 'login' | 'select-organization' | 'consent' | 'error' | 'logout' | 'logged-out' | 'device-code' | 'device-confirm' | 'device-success';
+export type ViewName = 'login' | 'select-organization' | 'consent' | 'error' | 'logout' | 'logged-out' | 'device-code' | 'device-confirm' | 'device-success' | 'connected-apps';
 
 export interface ViewsOptions {
   /**
