@@ -8,6 +8,7 @@ import { loadJwksFile } from './keys.js';
 import { packageRoot } from './package-root.js';
 import { loadSeedFile, type Seed } from './seed.js';
 import { OrgconnectError } from './errors.js';
+import { registerAdminCommands } from './cli/index.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -23,6 +24,7 @@ interface StartOptions {
   jwks?: string;
   redis?: string;
   redisPrefix?: string;
+  adminToken?: string;
 }
 
 /** `--redis`: one redis:// URL, or a comma-separated list of cluster nodes (host:port or URLs). */
@@ -64,11 +66,13 @@ async function start(opts: StartOptions): Promise<void> {
     seed,
     store: redisStore(opts.redis, opts.redisPrefix),
     audit: { log: true },
+    admin: opts.adminToken ? { token: opts.adminToken } : undefined,
     keys: opts.jwks ? { jwks: await loadJwksFile(opts.jwks) } : undefined,
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
   await orgconnect.listen(opts.port, opts.host);
   console.log(describe(orgconnect, seed, opts.seed));
+  if (opts.adminToken) console.log(`\nadmin API: ${orgconnect.issuer}/admin (OpenAPI: ${orgconnect.issuer}/admin/openapi.json)`);
   if (orgconnect.options.keys.generated) {
     console.warn(`\nwarning: signing keys were generated (dev only${opts.redis ? ', shared through Redis' : ''}); pass --jwks FILE in production`);
   }
@@ -93,13 +97,16 @@ export function cli(): Command {
     .addOption(new Option('--jwks <file>', 'private JWKS to sign with (default: generated)').env('JWKS_FILE'))
     .addOption(new Option('--redis <url>', 'Redis store: a redis:// URL, or comma-separated cluster nodes (default: in-memory)').env('REDIS_URL'))
     .addOption(new Option('--redis-prefix <prefix>', 'key prefix, so several issuers can share one Redis').env('REDIS_PREFIX'))
+    .addOption(new Option('--admin-token <token>', 'enable the admin API (/admin) with this bearer token (32+ characters)').env('ORGCONNECT_ADMIN_TOKEN'))
     .action(start);
+  registerAdminCommands(program);
   return program;
 }
 
 cli()
   .parseAsync()
   .catch((error: unknown) => {
-    console.error(`orgconnect: ${error instanceof OrgconnectError ? error.message : (error as Error).stack ?? error}`);
+    // A message, never a stack trace: CLI users are not debugging orgconnect.
+    console.error(`orgconnect: ${error instanceof OrgconnectError || error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });

@@ -43,7 +43,9 @@ export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<v
   }
   let raw: string;
   try {
-    raw = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit: BODY_LIMIT, encoding: 'utf8' });
+    raw = ctx.req.readable
+      ? await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit: BODY_LIMIT, encoding: 'utf8' })
+      : preParsedBody(ctx);
   } catch (error) {
     const status = (error as { status?: number }).status === 413 ? 413 : 400;
     return oauthError(ctx, status, 'invalid_request', 'failed to parse the request body');
@@ -60,13 +62,21 @@ export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<v
   await next();
 }
 
+/** A host body parser mounted before orgconnect already read the stream: use what it parsed. */
+function preParsedBody(ctx: Context): string {
+  const body = (ctx.req as { body?: unknown }).body ?? (ctx.request as { body?: unknown }).body;
+  if (typeof body === 'string') return body;
+  return body !== null && typeof body === 'object' ? stringifyQuery(body as never) : '';
+}
+
 /** Gives oidc-provider a fresh request stream with this body, so it parses the body itself. */
 function replayBody(ctx: Context, body: string): void {
   const bytes = Buffer.from(body);
   const replay = Readable.from([bytes], { objectMode: false }) as Readable & { headers: Record<string, unknown> };
   replay.headers = { ...ctx.req.headers, 'content-length': String(bytes.length) };
   for (const key of ['method', 'url', 'httpVersion', 'socket', 'connection'] as const) {
-    Object.defineProperty(replay, key, { value: (ctx.req as never)[key], configurable: true });
+    // writable: koa-mount writes req.url back when the request leaves a mount
+    Object.defineProperty(replay, key, { value: (ctx.req as never)[key], configurable: true, writable: true });
   }
   ctx.req = replay as never;
   ctx.request.req = replay as never;

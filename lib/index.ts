@@ -44,6 +44,7 @@ export { generateSigningKey, loadJwksFile } from './keys.js';
 export { MemoryStore } from '../adapters/memory.js';
 export { OrgconnectError, OptionsError, SeedError, ApplicationError, StoreUnavailableError } from './errors.js';
 export { ROUTES } from './routes.js';
+export { adminApi, AdminError, type AdminOptions, type AdminApiOptions } from './admin/index.js';
 
 /** A running orgconnect provider, ready to be served or mounted. */
 export interface OrgconnectProvider {

@@ -10,6 +10,7 @@ import { OptionsError } from './errors.js';
 import { generateSigningKey, normalizeJwks, SIGNING_ALGS, type PrivateJwks, type SigningAlg } from './keys.js';
 import type { Seed } from './seed.js';
 import type { ViewsOptions } from './views.js';
+import { adminOptionSchema, type AdminOptions } from './admin/options.js';
 import type { AuditOptions } from './audit.js';
 import type { CurrentUser } from './host-session.js';
 import type { LoginThrottleOptions } from './login-throttle.js';
@@ -83,6 +84,8 @@ export interface OrgconnectOptions {
   audit?: AuditOptions;
   /** Brute-force limits on the login form, counted in the store. `false` turns them off. */
   loginThrottle?: LoginThrottleOptions | false;
+  /** The admin HTTP API under /admin: off unless a bearer token is given. */
+  admin?: AdminOptions;
 }
 
 export interface ResolvedOptions {
@@ -99,6 +102,8 @@ export interface ResolvedOptions {
   proxy: boolean;
   /** Production checks passed; HSTS is sent. */
   production: boolean;
+  /** The admin API's settings; undefined when it is off. */
+  admin?: AdminOptions;
 }
 
 const seconds = z.number().int().positive();
@@ -164,6 +169,7 @@ const optionsSchema = z
         z.object({ perAccount: z.number().int().positive().optional(), perIp: z.number().int().positive().optional(), windowSeconds: seconds.optional() }).strict(),
       ])
       .optional(),
+    admin: adminOptionSchema.optional(),
     currentUser: z.custom<CurrentUser>((v) => typeof v === 'function', 'must be a function (req, res) => user id | undefined').optional(),
   })
   .strict();
@@ -206,5 +212,6 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
     brand: typeof options.brand === 'function' ? options.brand : parseBrand(options.brand),
     proxy: options.proxy ?? false,
     production: options.production ?? process.env.NODE_ENV === 'production',
+    admin: options.admin as AdminOptions | undefined,
   };
 }

@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientCheck } from './access-tokens.js';
+import { adminApi } from './admin/index.js';
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
@@ -12,6 +13,7 @@ import { authorizationServerMetadata, health, notFound, retryAfterOutage, rfcGra
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { hostSessionLogin } from './host-session.js';
 import { interactionRouter } from './interactions/router.js';
+import { enterOwnContext, leaveOwnContext } from './own-context.js';
 import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
 import { renderError } from './render-error.js';
@@ -138,11 +140,17 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.keys = runtime.options.cookies.keys;
   app.proxy = runtime.options.proxy;
   app.silent = true;
+  app.use(enterOwnContext(app));
 
   app.use(securityHeaders({ hsts: runtime.options.production }));
   app.use(retryAfterOutage);
   app.use(notFound);
   app.use(health(runtime.store));
+  const admin = runtime.options.admin;
+  if (admin) {
+    const { applications, consents, directory, options } = runtime;
+    app.use(adminApi({ ...admin, issuer: options.issuer, applications, consents, directory }));
+  }
   app.use(assets(runtime.options.views.dir));
   app.use(authorizationServerMetadata);
   app.use(tokenEndpointsForJwts);
@@ -155,6 +163,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   app.use(mount(provider));
+  app.use(leaveOwnContext);
   return app;
 }
 

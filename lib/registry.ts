@@ -43,6 +43,8 @@ export interface RegistryHooks {
 }
 
 const APPLICATIONS = 'Application';
+/** The list of run-time client ids, in a model of its own so no client_id can collide with it. */
+const APPLICATION_INDEX = 'ApplicationIndex';
 const SECRET_USAGE = 'ClientSecretUsage';
 const INDEX_ID = 'index';
 const MAX_SECRETS = 5;
@@ -106,7 +108,6 @@ export class ApplicationRegistry {
   }
 
   async #stored(clientId: string): Promise<StoredApplication | undefined> {
-    if (clientId === INDEX_ID) return undefined;
     const record = (await this.#records.find(clientId)) as StoredApplication | Tombstone | undefined;
     if (record && 'deleted' in record) return undefined;
     return record ?? this.#seeded.get(clientId);
@@ -125,7 +126,7 @@ export class ApplicationRegistry {
     const record = await this.#record(parsed, where);
     await this.#save(record);
     const index = await this.#index();
-    await this.#records.upsert(INDEX_ID, { ids: [...new Set([...index, record.client_id])] } as never);
+    await this.#store.adapter(APPLICATION_INDEX).upsert(INDEX_ID, { ids: [...new Set([...index, record.client_id])] } as never);
     return { ...publicView(record), ...(parsed.client_secret ? { client_secret: parsed.client_secret } : {}) };
   }
 
@@ -163,7 +164,7 @@ export class ApplicationRegistry {
     if (this.#seeded.has(clientId)) await this.#records.upsert(clientId, { deleted: true } as never);
     else await this.#records.destroy(clientId);
     const index = await this.#index();
-    await this.#records.upsert(INDEX_ID, { ids: index.filter((id) => id !== clientId) } as never);
+    await this.#store.adapter(APPLICATION_INDEX).upsert(INDEX_ID, { ids: index.filter((id) => id !== clientId) } as never);
     return true;
   }
 
@@ -232,7 +233,7 @@ export class ApplicationRegistry {
   }
 
   async #index(): Promise<string[]> {
-    const record = (await this.#records.find(INDEX_ID)) as { ids?: string[] } | undefined;
+    const record = (await this.#store.adapter(APPLICATION_INDEX).find(INDEX_ID)) as { ids?: string[] } | undefined;
     return record?.ids ?? [];
   }
 }

@@ -1,0 +1,97 @@
+import type { ApplicationAdmin } from './applications.js';
+import { parsePage } from './pagination.js';
+import type { Route } from './router.js';
+import type { UserAdmin } from './users.js';
+import { readJsonBody, readQuery } from './validation.js';
+
+const PAGE = ['limit', 'after'] as const;
+
+/**
+ * The admin API's routes, relative to `/admin`. The same templates are the paths of the
+ * OpenAPI document (openapi.ts); a test checks that both list the same operations.
+ */
+export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin): Route[] {
+  return [
+    {
+      path: '/applications',
+      methods: {
+        async GET(ctx) {
+          const query = readQuery(ctx, [...PAGE, 'organization_id']);
+          ctx.body = await apps.list(parsePage(query.limit, query.after), { organization_id: query.organization_id });
+        },
+        async POST(ctx) {
+          readQuery(ctx, []);
+          const body = await readJsonBody(ctx, { required: true });
+          ctx.body = await apps.create(body);
+          ctx.status = 201;
+        },
+      },
+    },
+    {
+      path: '/applications/{client_id}',
+      methods: {
+        async GET(ctx, { client_id }) {
+          readQuery(ctx, []);
+          ctx.body = await apps.get(client_id!);
+        },
+        PUT: update,
+        PATCH: update,
+        async DELETE(ctx, { client_id }) {
+          readQuery(ctx, []);
+          await apps.delete(client_id!);
+          ctx.status = 204;
+        },
+      },
+    },
+    {
+      path: '/applications/{client_id}/client_secrets',
+      methods: {
+        async GET(ctx, { client_id }) {
+          readQuery(ctx, []);
+          ctx.body = await apps.listSecrets(client_id!);
+        },
+        async POST(ctx, { client_id }) {
+          readQuery(ctx, []);
+          const body = await readJsonBody(ctx, { required: false });
+          ctx.body = await apps.createSecret(client_id!, body);
+          ctx.status = 201;
+        },
+      },
+    },
+    {
+      path: '/applications/{client_id}/client_secrets/{secret_id}',
+      methods: {
+        async DELETE(ctx, { client_id, secret_id }) {
+          readQuery(ctx, []);
+          await apps.revokeSecret(client_id!, secret_id!);
+          ctx.status = 204;
+        },
+      },
+    },
+    {
+      path: '/users/{user_id}/authorized_applications',
+      methods: {
+        async GET(ctx, { user_id }) {
+          const query = readQuery(ctx, PAGE);
+          ctx.body = await users.listAuthorized(user_id!, parsePage(query.limit, query.after));
+        },
+      },
+    },
+    {
+      path: '/users/{user_id}/authorized_applications/{client_id}',
+      methods: {
+        async DELETE(ctx, { user_id, client_id }) {
+          const query = readQuery(ctx, ['organization_id']);
+          await users.revokeAuthorized(user_id!, client_id!, query.organization_id);
+          ctx.status = 204;
+        },
+      },
+    },
+  ];
+
+  async function update(ctx: Parameters<NonNullable<Route['methods']['PUT']>>[0], { client_id }: Record<string, string>) {
+    readQuery(ctx, []);
+    const body = await readJsonBody(ctx, { required: true });
+    ctx.body = await apps.update(client_id!, body);
+  }
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+
+import { registerAppsCommand } from './apps.js';
+import { EXIT_USAGE, processIo, type CliIo } from './io.js';
+import { registerSecretsCommand } from './secrets.js';
+
+export type { CliIo } from './io.js';
+export { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './io.js';
+
+/**
+ * Adds `orgconnect apps ...` and `orgconnect secrets ...` to the CLI. They reach the
+ * applications through a running server's admin API (`--server URL --admin-token TOKEN`) or
+ * the Redis store directly (`--redis URL`). Exit codes: 0 ok, 1 error (one line), 2 usage.
+ * `io` is for tests: output and exit codes go there instead of the process.
+ */
+export function registerAdminCommands(program: Command, io: CliIo = processIo): Command {
+  // Set on the parent before its subcommands are added, so they inherit it.
+  const configure = (command: Command) =>
+    command
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+      .exitOverride((error) => io.exit(error.exitCode === 0 ? 0 : EXIT_USAGE));
+  registerAppsCommand(program, io, configure);
+  registerSecretsCommand(program, io, configure);
+  return program;
+}

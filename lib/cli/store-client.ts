@@ -1,0 +1,60 @@
+import { ApplicationAdmin } from '../admin/index.js';
+import { toAdminError } from '../admin/errors.js';
+import { ApplicationRegistry } from '../registry.js';
+import { loadSeedFile } from '../seed.js';
+import type { Store } from '../../adapters/store.js';
+import type { AdminClient } from './client.js';
+
+export interface StoreClientOptions {
+  /** a redis:// URL, or comma-separated cluster nodes (as `orgconnect start --redis`) */
+  redis: string;
+  prefix?: string;
+  /** A seed file: its organizations are the only valid organization ids, its applications are listed too. */
+  seed?: string;
+  /** The issuer the apps are served by: an https issuer refuses plain-http redirect URIs. */
+  issuer?: string;
+}
+
+/**
+ * The applications in the store itself, through the same registry and validation as the admin
+ * API. Without a directory, any organization id is accepted unless a seed file names the valid
+ * ones; oidc-provider's own metadata checks run only on the server (`--server`).
+ */
+export async function openStoreClient(options: StoreClientOptions): Promise<AdminClient> {
+  const seed = options.seed ? await loadSeedFile(options.seed) : undefined;
+  const { RedisStore } = await import('../../adapters/redis.js');
+  const nodes = options.redis.split(',').map((n) => n.trim()).filter(Boolean);
+  const store: Store = new RedisStore({ redis: nodes.length > 1 ? nodes : nodes[0]!, prefix: options.prefix });
+  const organizations = seed && new Set(seed.organizations.map((o) => o.id));
+  try {
+    const registry = await ApplicationRegistry.open(
+      store,
+      { issuer: options.issuer ?? 'http://localhost', organizationExists: async (id) => organizations?.has(id) ?? true },
+      seed?.applications ?? [],
+    );
+    const admin = new ApplicationAdmin(registry);
+    const call = async <T>(operation: () => Promise<T>): Promise<T> => {
+      try {
+        return await operation();
+      } catch (error) {
+        const { error: adminError, exposed } = toAdminError(error);
+        throw exposed ? adminError : error;
+      }
+    };
+    return {
+      target: `${options.redis} (prefix ${options.prefix ?? 'orgconnect:'})`,
+      listApplications: (page, filter) => call(() => admin.list(page, filter)),
+      getApplication: (id) => call(() => admin.get(id)),
+      createApplication: (body) => call(() => admin.create(body)),
+      updateApplication: (id, body) => call(() => admin.update(id, body)),
+      deleteApplication: (id) => call(() => admin.delete(id)),
+      listSecrets: (id) => call(() => admin.listSecrets(id)),
+      createSecret: (id) => call(() => admin.createSecret(id)),
+      revokeSecret: (id, secretId) => call(() => admin.revokeSecret(id, secretId)),
+      close: () => store.close(),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
