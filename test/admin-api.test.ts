@@ -16,6 +16,7 @@ import { createProvider, generateSigningKey, OptionsError, StoreUnavailableError
 import { demoSeed, startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { STORES } from './helpers/stores.js';
+import { basic, clientCredentials } from './helpers/http.js';
 
 const TOKEN = `admin-${randomBytes(24).toString('base64url')}`;
 
@@ -119,16 +120,7 @@ function adminClient(issuer: string, checker: () => DocumentChecker | undefined)
   };
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-async function clientCredentials(issuer: string, id: string, secret: string) {
-  const response = await fetch(`${issuer}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return { status: response.status, json: (await response.json()) as Json };
-}
 
 const m2m = (name: string, organization_id = 'org_acme') => ({ application_type: 'm2m', name, organization_id });
 const webApp = (name: string, extra: Record<string, unknown> = {}) => ({

@@ -4,8 +4,8 @@ import * as oidc from 'openid-client';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover } from './helpers/relying-party.js';
 import { UserAgent } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 async function post(url: string, body: string | URLSearchParams, headers: Record<string, string> = {}) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });

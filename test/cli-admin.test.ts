@@ -12,6 +12,7 @@ import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { requireRedis } from './helpers/redis-server.js';
 import { DEMO } from './helpers/relying-party.js';
 import { sharedRedis } from './helpers/stores.js';
+import { basic, clientCredentials } from './helpers/http.js';
 
 const TOKEN = `cli-admin-${randomBytes(24).toString('base64url')}`;
 const TARGET_ENV = ['ORGCONNECT_SERVER', 'ORGCONNECT_ADMIN_TOKEN', 'REDIS_URL', 'REDIS_PREFIX', 'SEED_FILE', 'ISSUER'];
@@ -58,15 +59,6 @@ async function cli(...args: string[]): Promise<Result> {
   return result;
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-async function clientCredentials(issuer: string, id: string, secret: string) {
-  const response = await fetch(`${issuer}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return { status: response.status, json: (await response.json()) as { access_token: string; error?: string } };
-}
 
 /** The plaintext secret a human-format `create` printed. */
 const printedSecret = (stdout: string) => /client_secret: (\S+)/.exec(stdout)?.[1];

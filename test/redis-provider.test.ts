@@ -7,8 +7,8 @@ import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { requireRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { UserAgent } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 async function tokenRequest(issuer: string, form: Record<string, string>) {
   const response = await fetch(`${issuer}/oauth2/token`, {

@@ -8,17 +8,9 @@ import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { sharedRedis, STORES } from './helpers/stores.js';
 import { UserAgent } from './helpers/user-agent.js';
+import { basic, clientCredentials } from './helpers/http.js';
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-async function clientCredentials(issuer: string, id: string, secret: string) {
-  const response = await fetch(`${issuer}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  return { status: response.status, json: await response.json() };
-}
 
 for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
   describe(`application registry and client secrets [${store.name} store]`, () => {

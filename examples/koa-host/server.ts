@@ -17,7 +17,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 
 import { createProvider } from '../../lib/index.js'; // in your app: from 'orgconnect'
-import { directory } from './users.js';
+import { directory } from '../shared/users.js';
 
 const server = createServer();
 await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', resolve));

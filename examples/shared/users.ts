@@ -1,3 +1,4 @@
+// The host app's own tiny user store, shared by the Express and Koa host examples.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 import type { Directory, Membership, Organization, User } from '../../lib/index.js'; // in your app: from 'orgconnect'
