@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { createProvider, type OrgconnectProvider } from './index.js';
-import { loadJwksFile } from './keys.js';
+import { loadJwksFile, normalizeJwks } from './keys.js';
 import { packageRoot } from './package-root.js';
 import { loadSeedFile, type Seed } from './seed.js';
-import { OrgconnectError } from './errors.js';
+import { OptionsError, OrgconnectError } from './errors.js';
 import { registerAdminCommands } from './cli/index.js';
 
 function port(value: string): number {
@@ -25,6 +25,19 @@ interface StartOptions {
   redis?: string;
   redisPrefix?: string;
   adminToken?: string;
+}
+
+/** `--jwks FILE` / `JWKS_FILE`, or the JWKS itself in the `JWKS` environment variable (for secret stores). */
+async function signingKeys(file: string | undefined) {
+  if (file) return { jwks: await loadJwksFile(file) };
+  const inline = process.env.JWKS;
+  if (!inline) return undefined;
+  try {
+    return { jwks: await normalizeJwks(JSON.parse(inline), 'JWKS (environment)') };
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new OptionsError('JWKS (environment) is not valid JSON');
+    throw error;
+  }
 }
 
 /** `--redis`: one redis:// URL, or a comma-separated list of cluster nodes (host:port or URLs). */
@@ -58,7 +71,7 @@ function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string):
 }
 
 async function start(opts: StartOptions): Promise<void> {
-  const issuer = opts.issuer ?? `http://localhost:${opts.port}`;
+  const issuer = opts.issuer || `http://localhost:${opts.port}`;
   const seed = await loadSeedFile(opts.seed);
   const cookieKeys = process.env.COOKIE_KEYS?.split(',').map((k) => k.trim()).filter(Boolean);
   const orgconnect = await createProvider({
@@ -67,7 +80,7 @@ async function start(opts: StartOptions): Promise<void> {
     store: redisStore(opts.redis, opts.redisPrefix),
     audit: { log: true },
     admin: opts.adminToken ? { token: opts.adminToken } : undefined,
-    keys: opts.jwks ? { jwks: await loadJwksFile(opts.jwks) } : undefined,
+    keys: await signingKeys(opts.jwks),
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
   await orgconnect.listen(opts.port, opts.host);
@@ -85,7 +98,15 @@ async function start(opts: StartOptions): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+/** An environment variable set to an empty string means "not set" (a cleared variable in a shell or CI). */
+function dropEmptyEnvironment(): void {
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'SEED_FILE', 'JWKS_FILE', 'JWKS', 'COOKIE_KEYS', 'REDIS_URL', 'REDIS_PREFIX', 'ORGCONNECT_ADMIN_TOKEN']) {
+    if (process.env[name] === '') delete process.env[name];
+  }
+}
+
 export function cli(): Command {
+  dropEmptyEnvironment();
   const program = new Command('orgconnect').description('An OAuth 2.0 / OpenID Connect provider with organizations');
   program
     .command('start', { isDefault: true })

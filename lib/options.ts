@@ -176,6 +176,12 @@ const optionsSchema = z
 
 const DAY = 24 * 60 * 60;
 
+/** The signing algorithm of a supplied JWKS when `keys.alg` is not given: its first key decides. */
+function algorithmOf(key: { alg?: string; kty?: string }): SigningAlg {
+  if (key.alg && (SIGNING_ALGS as readonly string[]).includes(key.alg)) return key.alg as SigningAlg;
+  return key.kty === 'EC' ? 'ES256' : key.kty === 'OKP' ? 'EdDSA' : 'RS256';
+}
+
 /** Validates options and fills in defaults. Throws OptionsError naming the first bad option. */
 export async function resolveOptions(input: OrgconnectOptions): Promise<ResolvedOptions> {
   const parsed = optionsSchema.safeParse(input);
@@ -186,8 +192,8 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
   }
   const options = parsed.data;
   const issuer = options.issuer.replace(/\/$/, '');
-  const alg = options.keys?.alg ?? 'RS256';
   const jwks = options.keys?.jwks === undefined ? undefined : await normalizeJwks(options.keys.jwks);
+  const alg = options.keys?.alg ?? (jwks ? algorithmOf(jwks.keys[0]!) : 'RS256');
 
   return {
     issuer,

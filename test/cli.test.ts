@@ -68,6 +68,19 @@ describe('CLI (npm start)', function () {
     expect(token.status).to.equal(200);
   });
 
+  it('signs with a private JWKS given inline in the JWKS environment variable', async () => {
+    const { generateSigningKey } = await import('../lib/keys.js');
+    const key = await generateSigningKey('ES256');
+    const port = await freePort();
+    const { child, ready } = runCli(['--port', String(port), '--issuer', `http://127.0.0.1:${port}`], { JWKS: JSON.stringify({ keys: [key] }) });
+    children.push(child);
+    const { code, output } = await ready;
+    expect(code, output).to.equal(null);
+    const jwks = await (await fetch(`http://127.0.0.1:${port}/oauth2/jwks`)).json();
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).to.deep.equal([key.kid]);
+    expect(JSON.stringify(jwks)).not.to.include(String(key.d));
+  });
+
   it('exits non-zero with a message naming the bad seed entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orgconnect-cli-'));
     const seed = structuredClone(demoSeed);
