@@ -43,7 +43,26 @@ export const userinfoScope = new AsyncLocalStorage<true>();
 const REVOKED = 'RevokedAccessToken';
 const fromJwt = new WeakSet<object>();
 
-async function verifyOwnAccessToken(runtime: Runtime, keySet: ReturnType<typeof createLocalJWKSet>, jwt: string) {
+/**
+ * Signature checks dominate introspection: a verified token's payload is kept until the token
+ * expires (bounded, oldest dropped first). Revocation and grant checks still run on every lookup.
+ */
+const VERIFIED_MAX = 10_000;
+
+/** One cache per provider: a token verified for one issuer says nothing to another. */
+async function verifyOwnAccessToken(runtime: Runtime, keySet: ReturnType<typeof createLocalJWKSet>, verified: Map<string, JWTPayload>, jwt: string) {
+  const cached = verified.get(jwt);
+  if (cached && (cached.exp ?? 0) > Date.now() / 1000) return cached;
+  verified.delete(jwt);
+  const payload = await verifySignature(runtime, keySet, jwt);
+  if (payload) {
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(jwt, payload);
+  }
+  return payload;
+}
+
+async function verifySignature(runtime: Runtime, keySet: ReturnType<typeof createLocalJWKSet>, jwt: string) {
   try {
     const { payload } = await jwtVerify(jwt, keySet, {
       issuer: runtime.options.issuer,
@@ -64,6 +83,7 @@ function audienceList(payload: JWTPayload): string[] {
 /** Installs the lookup on a provider's AccessToken and ClientCredentials models. */
 export function installJwtAccessTokens(runtime: Runtime, provider: Provider, publicJwks: JSONWebKeySet): void {
   const keySet = createLocalJWKSet(publicJwks);
+  const verified = new Map<string, JWTPayload>();
   const ownAudiences = new Set([runtime.options.audience, runtime.options.issuer]);
 
   for (const Model of [provider.AccessToken, provider.ClientCredentials] as const) {
@@ -77,7 +97,7 @@ export function installJwtAccessTokens(runtime: Runtime, provider: Provider, pub
         const jwt = typeof value === 'string' ? unwrapJwt(value) : undefined;
         if (!jwt) return findStored(value as string, options);
 
-        const payload = await verifyOwnAccessToken(runtime, keySet, jwt);
+        const payload = await verifyOwnAccessToken(runtime, keySet, verified, jwt);
         // orgconnect puts `sid` (the grant id) in user tokens only; client_credentials tokens have none.
         if (!payload || typeof payload.jti !== 'string' || grantBound !== (typeof payload.sid === 'string')) return undefined;
         if (await runtime.store.adapter(REVOKED).find(payload.jti)) return undefined;

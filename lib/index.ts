@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { exportJWK, importJWK, type JWK } from 'jose';
 
 import type { ApplicationInput } from './applications.js';
@@ -122,7 +122,12 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
   runtime.provider = provider;
   const applications = await ApplicationRegistry.open(
     store,
-    { organizationExists, issuer: options.issuer, validateMetadata: (metadata) => provider.Client.validate(metadata) },
+    {
+      organizationExists,
+      issuer: options.issuer,
+      validateMetadata: (metadata) => provider.Client.validate(metadata),
+      currentRequest: () => Provider.ctx,
+    },
     seed.applications,
   );
   runtime.applications = applications;

@@ -40,6 +40,11 @@ export interface RegistryHooks {
   /** oidc-provider's own client metadata validation, so a bad app is refused at registration. */
   validateMetadata?(metadata: ClientMetadata): Promise<void>;
   issuer: string;
+  /**
+   * The request being served (oidc-provider's `Provider.ctx`), if any: within one request an
+   * application is read from the store once, however many times oidc-provider looks it up.
+   */
+  currentRequest?(): object | undefined;
 }
 
 const APPLICATIONS = 'Application';
@@ -65,6 +70,7 @@ export class ApplicationRegistry {
   readonly #seeded = new Map<string, StoredApplication>();
   readonly #verifier = new SecretVerifier();
   readonly #usageWritten = new Map<string, number>();
+  readonly #perRequest = new WeakMap<object, Map<string, Promise<StoredApplication | undefined>>>();
 
   private constructor(store: Store, hooks: RegistryHooks) {
     this.#store = store;
@@ -107,7 +113,21 @@ export class ApplicationRegistry {
     }
   }
 
-  async #stored(clientId: string): Promise<StoredApplication | undefined> {
+  #stored(clientId: string): Promise<StoredApplication | undefined> {
+    const request = this.#hooks.currentRequest?.();
+    if (!request) return this.#read(clientId);
+    let memo = this.#perRequest.get(request);
+    if (!memo) this.#perRequest.set(request, (memo = new Map()));
+    let pending = memo.get(clientId);
+    if (!pending) {
+      pending = this.#read(clientId);
+      memo.set(clientId, pending);
+      pending.catch(() => memo!.delete(clientId));
+    }
+    return pending;
+  }
+
+  async #read(clientId: string): Promise<StoredApplication | undefined> {
     const record = (await this.#records.find(clientId)) as StoredApplication | Tombstone | undefined;
     if (record && 'deleted' in record) return undefined;
     return record ?? this.#seeded.get(clientId);
@@ -115,6 +135,8 @@ export class ApplicationRegistry {
 
   async #save(record: StoredApplication): Promise<void> {
     await this.#records.upsert(record.client_id, record as never);
+    const request = this.#hooks.currentRequest?.();
+    if (request) this.#perRequest.get(request)?.delete(record.client_id);
   }
 
   /** Validates and saves an application; ids and secrets left out are generated. */
