@@ -175,7 +175,9 @@ describe('views in Chromium: sign-in, organization and consent pages', function 
   it('works with the keyboard alone (Tab and Enter), with a visible focus ring', async () => {
     const page = await open();
     await page.goto(authorizationUrl(op.issuer, 'client_zeta', DEMO.crm.redirectUri, 'openid'));
-    // The email field has the focus when the page opens.
+    // The email field has the focus when the page opens (autofocus). Wait for it, without clicking:
+    // typing before the browser applies autofocus would lose keystrokes on a slow machine.
+    await page.waitForFunction(() => document.activeElement?.id === 'email');
     await page.keyboard.type(DEMO.alice.email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(DEMO.alice.password);
