@@ -5,12 +5,13 @@ import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { Command } from 'commander';
 import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
 
 import { registerAdminCommands, type CliIo } from '../lib/cli/index.js';
 import { generateSigningKey, type OrgconnectOptions } from '../lib/index.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { requireRedis } from './helpers/redis-server.js';
-import { DEMO } from './helpers/relying-party.js';
+import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { sharedRedis } from './helpers/stores.js';
 import { basic, clientCredentials } from './helpers/http.js';
 
@@ -269,6 +270,30 @@ describe('CLI apps/secrets commands (in-process)', function () {
       const help = await cli('apps', 'create', '--help');
       expect(help.code).to.equal(0);
       expect(help.stdout).to.include('--redirect-uri <uri>').and.include('--admin-token <token>').and.include('ORGCONNECT_SERVER');
+    });
+  });
+
+  describe('consents (--server)', () => {
+    it('lists a user\'s authorized applications and withdraws one: its tokens end', async () => {
+      const config = await discover(op.issuer, DEMO.crm.clientId, DEMO.crm.secret);
+      const { tokens } = await signIn(config, DEMO.crm.redirectUri, { ...DEMO.bob, scope: 'openid email' });
+      const listed = await cli('consents', 'list', DEMO.bob.id, ...server);
+      expect(listed.code, listed.stderr).to.equal(0);
+      expect(listed.stdout).to.match(/client_partner_crm\s+Partner CRM\s+org_acme/);
+      const asJson = JSON.parse((await cli('consents', 'list', DEMO.bob.id, '--json', ...server)).stdout);
+      expect(asJson[0]).to.include({ client_id: DEMO.crm.clientId, organization_id: 'org_acme' });
+
+      const revoked = await cli('consents', 'revoke', DEMO.bob.id, DEMO.crm.clientId, '--organization', 'org_acme', ...server);
+      expect(revoked.code, revoked.stderr).to.equal(0);
+      expect((await cli('consents', 'list', DEMO.bob.id, ...server)).stdout).to.include('no authorized applications');
+      const sync = await discover(op.issuer, DEMO.sync.clientId, DEMO.sync.secret);
+      expect((await oidc.tokenIntrospection(sync, tokens!.access_token)).active).to.equal(false);
+    });
+
+    it('explains that the store mode cannot manage consents', async () => {
+      const result = await cli('consents', 'list', DEMO.bob.id, '--redis', 'redis://127.0.0.1:1');
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.match(/--server|unavailable|connect/i);
     });
   });
 

@@ -1,5 +1,6 @@
 import type {
   ApplicationObject,
+  AuthorizedApplicationObject,
   ClientSecretObject,
   CreatedApplicationObject,
   CreatedClientSecretObject,
@@ -23,6 +24,10 @@ export interface AdminClient {
   listSecrets(clientId: string): Promise<ListResponse<ClientSecretObject>>;
   createSecret(clientId: string): Promise<CreatedClientSecretObject>;
   revokeSecret(clientId: string, secretId: string): Promise<void>;
+  /** A user's authorized applications (remembered consents). */
+  listAuthorizedApplications(userId: string): Promise<ListResponse<AuthorizedApplicationObject>>;
+  /** Withdraws a user's consent to an app (one organization, or all): its tokens end. */
+  revokeAuthorizedApplication(userId: string, clientId: string, organizationId?: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -66,6 +66,11 @@ export function openHttpClient({ server, token }: { server: string; token: strin
     listSecrets: (id) => request('GET', path('applications', id, 'client_secrets')),
     createSecret: (id) => request('POST', path('applications', id, 'client_secrets'), {}),
     revokeSecret: (id, secretId) => request('DELETE', path('applications', id, 'client_secrets', secretId)),
+    listAuthorizedApplications: (userId) => request('GET', `${path('users', userId, 'authorized_applications')}?limit=100`),
+    revokeAuthorizedApplication: (userId, clientId, organizationId) => {
+      const query = organizationId === undefined ? '' : `?${new URLSearchParams({ organization_id: organizationId })}`;
+      return request('DELETE', `${path('users', userId, 'authorized_applications', clientId)}${query}`);
+    },
     close: async () => {},
   };
 }

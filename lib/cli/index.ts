@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerAppsCommand } from './apps.js';
 import { EXIT_USAGE, processIo, type CliIo } from './io.js';
 import { registerSecretsCommand } from './secrets.js';
+import { registerConsentsCommand } from './consents.js';
 
 export type { CliIo } from './io.js';
 export { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './io.js';
@@ -21,5 +22,6 @@ export function registerAdminCommands(program: Command, io: CliIo = processIo): 
       .exitOverride((error) => io.exit(error.exitCode === 0 ? 0 : EXIT_USAGE));
   registerAppsCommand(program, io, configure);
   registerSecretsCommand(program, io, configure);
+  registerConsentsCommand(program, io, configure);
   return program;
 }

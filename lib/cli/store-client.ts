@@ -1,3 +1,4 @@
+import { AdminError } from '../admin/errors.js';
 import { ApplicationAdmin } from '../admin/index.js';
 import { toAdminError } from '../admin/errors.js';
 import { ApplicationRegistry } from '../registry.js';
@@ -51,10 +52,17 @@ export async function openStoreClient(options: StoreClientOptions): Promise<Admi
       listSecrets: (id) => call(() => admin.listSecrets(id)),
       createSecret: (id) => call(() => admin.createSecret(id)),
       revokeSecret: (id, secretId) => call(() => admin.revokeSecret(id, secretId)),
+      // Consents live in grants that only a provider can read and end: ask a running server.
+      listAuthorizedApplications: () => Promise.reject(consentsNeedServer()),
+      revokeAuthorizedApplication: () => Promise.reject(consentsNeedServer()),
       close: () => store.close(),
     };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+function consentsNeedServer(): AdminError {
+  return new AdminError(400, 'invalid_request', 'consents are managed through a running provider: use --server URL --admin-token TOKEN');
 }
