@@ -16,6 +16,7 @@ import express from 'express';
 import { mountOrgconnect } from '../../lib/express.js'; // in your app: from 'orgconnect/express'
 import { createProvider } from '../../lib/index.js'; // in your app: from 'orgconnect'
 import { directory } from '../shared/users.js';
+import { relyingPartyApp } from '../shared/relying-party-app.js';
 
 const server = createServer();
 await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', resolve));
@@ -33,16 +34,7 @@ const sessionUser = (req: IncomingMessage) => {
 const orgconnect = await createProvider({
   issuer,
   directory,
-  applications: [
-    {
-      application_type: 'oauth',
-      is_first_party: true,
-      name: 'Example relying party',
-      client_id: process.env.RP_CLIENT_ID ?? 'example-rp',
-      client_secret: process.env.RP_CLIENT_SECRET ?? 'example-rp-secret-change-me',
-      redirect_uris: [process.env.RP_REDIRECT_URI ?? 'http://127.0.0.1:4000/auth/callback'],
-    },
-  ],
+  applications: [relyingPartyApp],
   // Users signed in to this app see no second login form at the provider.
   currentUser: (req) => sessionUser(req),
 });

@@ -18,6 +18,7 @@ import mount from 'koa-mount';
 
 import { createProvider } from '../../lib/index.js'; // in your app: from 'orgconnect'
 import { directory } from '../shared/users.js';
+import { relyingPartyApp } from '../shared/relying-party-app.js';
 
 const server = createServer();
 await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', resolve));
@@ -29,16 +30,7 @@ const issuerPath = new URL(issuer).pathname.replace(/\/$/, ''); // '/oauth'
 const orgconnect = await createProvider({
   issuer,
   directory,
-  applications: [
-    {
-      application_type: 'oauth',
-      is_first_party: true,
-      name: 'Example relying party',
-      client_id: process.env.RP_CLIENT_ID ?? 'example-rp',
-      client_secret: process.env.RP_CLIENT_SECRET ?? 'example-rp-secret-change-me',
-      redirect_uris: [process.env.RP_REDIRECT_URI ?? 'http://127.0.0.1:4000/auth/callback'],
-    },
-  ],
+  applications: [relyingPartyApp],
 });
 
 const app = new Koa();
