@@ -102,6 +102,8 @@ export class RedisStore implements Store {
   readonly prefix: string;
   readonly #client: Client;
   readonly #owned: boolean;
+  /** A single-server client created here, with commandTimeout and no offline queue. */
+  readonly #bounded: boolean;
   readonly #timeout: number;
   readonly #adapters = new Map<string, RedisAdapter>();
   #commands = 0;
@@ -115,6 +117,7 @@ export class RedisStore implements Store {
     const { redis } = options;
     this.#owned = typeof redis === 'string' || Array.isArray(redis);
     this.#client = typeof redis === 'string' || Array.isArray(redis) ? createClient(redis, this.#timeout) : redis;
+    this.#bounded = typeof redis === 'string';
     // Without a listener ioredis logs every failed reconnect attempt. Failures reach callers as
     // StoreUnavailableError, so the events themselves carry nothing more. A client passed in is
     // left alone: its owner decides how to log.
@@ -196,6 +199,16 @@ export class RedisStore implements Store {
    * bounds a client passed in, and the wait for the very first connection.
    */
   async run<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+    // The common case, a single server this store connected itself: ioredis' own commandTimeout
+    // bounds every command and a dropped connection fails it at once (no offline queue), so the
+    // deadline below (a timer and a race per operation) would only add cost.
+    if (this.#bounded && this.#everReady && !this.#closed) {
+      try {
+        return await operation(this.#client);
+      } catch (error) {
+        throw unavailable(error);
+      }
+    }
     let timer: NodeJS.Timeout | undefined;
     let expired = false;
     const deadline = new Promise<never>((_, reject) => {
@@ -218,12 +231,16 @@ export class RedisStore implements Store {
     try {
       return await Promise.race([attempt(), deadline]);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new StoreUnavailableError(`Redis store unavailable: ${message}`, { cause: error });
+      throw unavailable(error);
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+function unavailable(error: unknown): StoreUnavailableError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`Redis store unavailable: ${message}`, { cause: error });
 }
 
 /** Throws the first error in a MULTI's replies (ioredis resolves exec() with [error, reply] pairs). */

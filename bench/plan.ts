@@ -124,6 +124,8 @@ export interface Args {
   plan: Plan;
   /** `--profile[=scenario,...]`: CPU-profile orgconnect and the baseline (memory store) instead of the bench */
   profile?: ScenarioName[];
+  /** `--profile-store=redis`: profile on the Redis store instead (its own redis-server) */
+  profileStore: 'memory' | 'redis';
   /** `--targets=a,b`: only targets whose name contains one of these */
   targets?: string[];
   /** `--scenarios=a,b` */
@@ -149,11 +151,12 @@ function scenarioList(value: string, flag: string): ScenarioName[] {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, rounds: 1 };
+  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, rounds: 1, profileStore: 'memory' };
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined];
     if (flag === '--quick') continue;
     if (flag === '--profile') args.profile = scenarioList(value ?? 'authorization_code', '--profile');
+    else if (flag === '--profile-store' && (value === 'memory' || value === 'redis')) args.profileStore = value;
     else if (flag === '--targets' && value) args.targets = value.split(',');
     else if (flag === '--scenarios' && value) args.scenarios = scenarioList(value, '--scenarios');
     else if (flag === '--no-soak') args.soak = false;
@@ -172,6 +175,7 @@ export function parseArgs(argv: string[]): Args {
           '  --render=FILE           print the Markdown report of a results JSON (bench/results/*.json)',
           '  --profile[=a,b]         CPU-profile (--cpu-prof) orgconnect and the baseline on the memory store while',
           '                          they run these scenarios (default authorization_code); prints where time goes',
+          '  --profile-store=redis   profile on the Redis store (its own redis-server) instead of the memory store',
           '',
         ].join('\n'),
       );

@@ -108,16 +108,12 @@ export function installJwtAccessTokens(runtime: Runtime, provider: Provider, pub
         const aud = audienceList(payload);
         // userinfo refuses tokens that carry an audience; accept those meant for this provider only.
         const forUserinfo = userinfoScope.getStore() === true && aud.every((a) => ownAudiences.has(a));
-        const token = new Model({
-          jti,
-          iat,
-          exp,
-          scope,
-          clientId: client_id,
-          ...(grantBound ? { accountId: sub, grantId: sid, sid } : {}),
-          aud: forUserinfo ? undefined : payload.aud,
-          extra: { ...(org_id === undefined ? {} : { org_id }), ...(sid === undefined ? {} : { sid }) },
-        } as never);
+        const extra: Record<string, unknown> = {};
+        if (org_id !== undefined) extra.org_id = org_id;
+        if (sid !== undefined) extra.sid = sid;
+        const properties: Record<string, unknown> = { jti, iat, exp, scope, clientId: client_id, aud: forUserinfo ? undefined : payload.aud, extra };
+        if (grantBound) Object.assign(properties, { accountId: sub, grantId: sid, sid });
+        const token = new Model(properties as never);
         fromJwt.add(token);
         return token;
       },

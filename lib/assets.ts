@@ -56,9 +56,16 @@ function load(file: string): { body: Buffer; version: string } {
  * may cache it for good; undefined when no such file exists.
  */
 export function assetUrl(viewsDir: string | undefined, base: string, name: string): string | undefined {
-  const file = assetFile(viewsDir, name);
-  return file ? `${base}/assets/${name}?v=${load(file).version}` : undefined;
+  const key = `${viewsDir ?? ''}\0${base}\0${name}`;
+  if (!urls.has(key)) {
+    const file = assetFile(viewsDir, name);
+    urls.set(key, file ? `${base}/assets/${name}?v=${load(file).version}` : undefined);
+  }
+  return urls.get(key);
 }
+
+/** Every page links the same few assets: their URLs are found once per process, like their contents. */
+const urls = new Map<string, string | undefined>();
 
 /** The URL of the stylesheet for a brand color (validated hex). */
 export function brandStylesheetUrl(base: string, primaryColor: string): string {

@@ -6,6 +6,7 @@ import getRawBody from 'raw-body';
 
 import { isJwt, userinfoScope, wrapJwt } from './access-tokens.js';
 import { ROUTES } from './routes.js';
+import { setSecurityHeaders } from './security-headers.js';
 import type { Store } from '../adapters/store.js';
 
 /**
@@ -120,17 +121,19 @@ export function health(store: Store) {
   };
 }
 
-/** A 503 from a store outage tells clients when to try again. */
-export async function retryAfterOutage(ctx: Context, next: Next): Promise<void> {
-  await next();
-  if (ctx.status === 503) ctx.set('Retry-After', '1');
-}
-
-/** Unknown paths and methods get a JSON error like every other refusal, not Koa's plain text. */
-export async function notFound(ctx: Context, next: Next): Promise<void> {
-  await next();
-  if (ctx.status === 404 && ctx.body === undefined) {
-    ctx.status = 404;
-    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
-  }
+/**
+ * What every response gets: the security headers first; after the handlers, a `Retry-After` on a
+ * 503 from a store outage, and a JSON error like every other refusal for unknown paths and
+ * methods instead of Koa's plain text 404. One layer for the three (see dispatch.ts).
+ */
+export function responseDefaults(options: { hsts: boolean }) {
+  return async function defaults(ctx: Context, next: Next): Promise<void> {
+    setSecurityHeaders(ctx, options);
+    await next();
+    if (ctx.status === 503) ctx.set('Retry-After', '1');
+    else if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+    }
+  };
 }

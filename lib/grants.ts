@@ -67,21 +67,17 @@ export function loadExistingGrant(runtime: Runtime) {
 
     const consentGrantId = (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId;
     const grantId = consentGrantId ?? (await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
-    let grant = grantId ? await provider.Grant.find(grantId) : undefined;
+    // The grant and its organization are read together (two round trips at once on Redis).
+    let [grant, bound] = grantId ? await Promise.all([provider.Grant.find(grantId), grantOrganizations.organizationOf(grantId)]) : [];
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
-    if (grant) {
-      const bound = await grantOrganizations.organizationOf(grant.jti);
-      if (!bound.found || bound.organizationId !== organizationId) grant = undefined;
-    }
+    if (grant && (!bound?.found || bound.organizationId !== organizationId)) grant = undefined;
 
     if (client['is_first_party'] === true) {
       const fresh = !grant;
       grant ??= new provider.Grant({ accountId, clientId: client.clientId });
       if (addRequested(ctx, grant) || fresh) {
         const id = await grant.save();
-        const ttl = options.ttl.grant;
-        await grantOrganizations.bind(id, organizationId, ttl);
-        await grantOrganizations.remember(accountId, client.clientId, organizationId, id, ttl);
+        await grantOrganizations.record(id, accountId, client.clientId, organizationId, options.ttl.grant);
       }
     }
     return grant;

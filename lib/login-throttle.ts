@@ -22,6 +22,13 @@ interface Counter {
   failures: number;
 }
 
+/** What `check` found before a login attempt. */
+export interface LoginCheck {
+  locked: boolean;
+  /** The account's failures counted so far. */
+  accountFailures: number;
+}
+
 /**
  * Brute-force protection for the login form. The same checks run whether the account exists or
  * not, so the answers (and their timing, with the directory's constant-time check) do not reveal it.
@@ -47,10 +54,10 @@ export class LoginThrottle {
     return ((await this.#records.find(id)) as Counter | undefined) ?? { failures: 0 };
   }
 
-  /** True while the account or the IP is locked out. */
-  async locked(email: string, ip: string): Promise<boolean> {
+  /** Whether the account or the IP is locked out, and what a later success has to clear. */
+  async check(email: string, ip: string): Promise<LoginCheck> {
     const [account, address] = await Promise.all([this.#read(key('account', email.toLowerCase())), this.#read(key('ip', ip))]);
-    return account.failures >= this.#perAccount || address.failures >= this.#perIp;
+    return { locked: account.failures >= this.#perAccount || address.failures >= this.#perIp, accountFailures: account.failures };
   }
 
   /** Counts a failed login for both keys. */
@@ -58,9 +65,12 @@ export class LoginThrottle {
     await Promise.all([this.#count(key('account', email.toLowerCase()), this.#perAccount), this.#count(key('ip', ip), this.#perIp)]);
   }
 
-  /** A successful login clears the account's failures (not the IP's). */
-  async succeeded(email: string): Promise<void> {
-    await this.#records.destroy(key('account', email.toLowerCase()));
+  /**
+   * A successful login clears the account's failures (not the IP's). Nothing to clear when the
+   * check before it found none: a login then costs one store round trip, not two.
+   */
+  async succeeded(email: string, check: LoginCheck): Promise<void> {
+    if (check.accountFailures > 0) await this.#records.destroy(key('account', email.toLowerCase()));
   }
 
   /**

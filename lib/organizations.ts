@@ -87,12 +87,23 @@ export class GrantOrganizations {
     return record?.grantId;
   }
 
-  async remember(accountId: string, clientId: string, organizationId: string | undefined, grantId: string, ttl: number): Promise<void> {
+  /**
+   * Records a saved grant as the one for (user, app, organization): the organization it is bound
+   * to, the remembered consent and the user's list of consents. Independent writes, made
+   * concurrently: on Redis each is a round trip.
+   */
+  async record(grantId: string, accountId: string, clientId: string, organizationId: string | undefined, ttl: number): Promise<void> {
     const key = GrantOrganizations.#consentKey(accountId, clientId, organizationId);
-    await this.store.adapter(REMEMBERED_CONSENT).upsert(key, { grantId } as never, ttl);
-    // The user's list of consents (one entry per app and organization), for "Connected apps".
-    const others = (await this.consentsOf(accountId)).filter((e) => e.client_id !== clientId || e.organization_id !== organizationId);
-    const entry: ConsentEntry = { client_id: clientId, grant_id: grantId, granted_at: new Date().toISOString(), ...(organizationId ? { organization_id: organizationId } : {}) };
+    await Promise.all([
+      this.bind(grantId, organizationId, ttl),
+      this.store.adapter(REMEMBERED_CONSENT).upsert(key, { grantId } as never, ttl),
+      this.#listConsent(accountId, { client_id: clientId, grant_id: grantId, granted_at: new Date().toISOString(), ...(organizationId ? { organization_id: organizationId } : {}) }, ttl),
+    ]);
+  }
+
+  /** The user's list of consents (one entry per app and organization), for "Connected apps". */
+  async #listConsent(accountId: string, entry: ConsentEntry, ttl: number): Promise<void> {
+    const others = (await this.consentsOf(accountId)).filter((e) => e.client_id !== entry.client_id || e.organization_id !== entry.organization_id);
     await this.store.adapter(USER_CONSENTS).upsert(accountId, { entries: [...others, entry] } as never, ttl);
   }
 

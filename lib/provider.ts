@@ -3,13 +3,14 @@ import mount from 'koa-mount';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { extraTokenClaims, installJwtAccessTokens, installRefreshTokenClientCheck } from './access-tokens.js';
-import { adminApi } from './admin/index.js';
+import { ADMIN_PATH, adminApi } from './admin/index.js';
 import { auditProviderEvents } from './audit.js';
 import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
-import { connectedAppsRouter } from './connected-apps.js';
+import { CONNECTED_APPS_PATH, connectedAppsRouter } from './connected-apps.js';
 import { deviceFlowPages } from './device-flow.js';
-import { authorizationServerMetadata, health, notFound, retryAfterOutage, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
+import { dispatchByPath, type PathRoute } from './dispatch.js';
+import { authorizationServerMetadata, health, responseDefaults, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
 import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
 import { hostSessionLogin } from './host-session.js';
 import { interactionRouter } from './interactions/router.js';
@@ -17,7 +18,6 @@ import { enterOwnContext, leaveOwnContext } from './own-context.js';
 import { introspectionAllowed, revocationAllowed } from './policies.js';
 import { interactionPolicyFor } from './policy.js';
 import { renderError } from './render-error.js';
-import { securityHeaders } from './security-headers.js';
 import { logoutPages } from './views.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import type { Runtime } from './runtime.js';
@@ -29,7 +29,7 @@ function findAccount(runtime: Runtime): Configuration['findAccount'] {
   return async (_ctx, sub) => {
     const user = await runtime.directory.findUser(sub);
     if (!user) return undefined;
-    return { accountId: user.id, claims: () => ({ ...user, id: undefined, sub: user.id }) };
+    return { accountId: user.id, claims: () => Object.assign({}, user, { id: undefined, sub: user.id }) };
   };
 }
 
@@ -141,29 +141,29 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   app.proxy = runtime.options.proxy;
   app.silent = true;
   app.use(enterOwnContext(app));
+  app.use(responseDefaults({ hsts: runtime.options.production }));
 
-  app.use(securityHeaders({ hsts: runtime.options.production }));
-  app.use(retryAfterOutage);
-  app.use(notFound);
-  app.use(health(runtime.store));
-  const admin = runtime.options.admin;
+  const { admin } = runtime.options;
+  const interactions = interactionRouter(runtime);
+  const routes: PathRoute[] = [
+    { paths: ['/health'], middleware: [health(runtime.store)] },
+    { paths: ['/assets/'], middleware: [assets(runtime.options.views.dir)] },
+    { paths: [ROUTES.token, ROUTES.device_authorization], middleware: [rfcGrantTypeError] },
+    { paths: [ROUTES.introspection, ROUTES.revocation], middleware: [tokenEndpointsForJwts] },
+    { paths: [ROUTES.userinfo], middleware: [userinfoForJwts] },
+    { paths: ['/.well-known/oauth-authorization-server'], middleware: [authorizationServerMetadata] },
+    {
+      paths: [INTERACTION_PATH, `${INTERACTION_PATH}/`],
+      middleware: [hostSessionLogin(runtime, runtime.currentUser), interactions.routes(), interactions.allowedMethods()],
+    },
+    { paths: [CONNECTED_APPS_PATH, `${CONNECTED_APPS_PATH}/`], middleware: [connectedAppsRouter(runtime).routes()] },
+  ];
   if (admin) {
     const { applications, consents, directory, options } = runtime;
-    app.use(adminApi({ ...admin, issuer: options.issuer, applications, consents, directory }));
+    routes.unshift({ paths: [ADMIN_PATH, `${ADMIN_PATH}/`], middleware: [adminApi({ ...admin, issuer: options.issuer, applications, consents, directory })] });
   }
-  app.use(assets(runtime.options.views.dir));
-  app.use(authorizationServerMetadata);
-  app.use(tokenEndpointsForJwts);
-  app.use(rfcGrantTypeError);
-  app.use(userinfoForJwts);
-  app.use(hostSessionLogin(runtime, runtime.currentUser));
-  const connectedApps = connectedAppsRouter(runtime);
-  app.use(connectedApps.routes());
-  const interactions = interactionRouter(runtime);
-  app.use(interactions.routes());
-  app.use(interactions.allowedMethods());
-  app.use(mount(provider));
-  app.use(leaveOwnContext);
+  // A request oidc-provider does not answer either goes on to the host's middleware, if any.
+  app.use(dispatchByPath(routes, [mount(provider), leaveOwnContext]));
   return app;
 }
 

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 
 import { INTERACTION_PATH } from './routes.js';
 
@@ -20,16 +20,14 @@ const CONTENT_SECURITY_POLICY = [
 /**
  * Headers on every response: pages cannot be framed (consent must not be clickjackable), are
  * not sniffed, leak no URL (interaction ids) in Referer; interaction pages are never cached;
- * HSTS when asked (production on https).
+ * HSTS when asked (production on https). Set before the response is built, so any handler may
+ * still override one.
  */
-export function securityHeaders({ hsts }: { hsts: boolean }) {
-  return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
-    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    if (ctx.path.startsWith(`${INTERACTION_PATH}/`)) ctx.set('Cache-Control', 'no-store');
-    await next();
-  };
+export function setSecurityHeaders(ctx: Context, { hsts }: { hsts: boolean }): void {
+  ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+  if (ctx.path.startsWith(`${INTERACTION_PATH}/`)) ctx.set('Cache-Control', 'no-store');
 }

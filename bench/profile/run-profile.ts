@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSharedSecrets } from '../fixtures.js';
 import type { Args, TargetPlan } from '../plan.js';
 import { log, ticker } from '../progress.js';
+import { startBenchRedis } from '../redis.js';
 import { authorizationCode, authorizationCodeScrypt } from '../scenarios/authorization-code.js';
 import { clientCredentials } from '../scenarios/client-credentials.js';
 import { introspection } from '../scenarios/introspection.js';
@@ -21,9 +22,9 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   introspection,
   jwt_verify: jwtVerifyScenario,
 };
-const PROFILED: TargetPlan[] = [
-  { name: 'orgconnect·memory·RS256', kind: 'orgconnect', store: 'memory', alg: 'RS256' },
-  { name: 'baseline·memory·RS256', kind: 'baseline', store: 'memory', alg: 'RS256' },
+const profiled = (store: 'memory' | 'redis'): TargetPlan[] => [
+  { name: `orgconnect·${store}·RS256`, kind: 'orgconnect', store, alg: 'RS256' },
+  { name: `baseline·${store}·RS256`, kind: 'baseline', store, alg: 'RS256' },
 ];
 const CONCURRENCY = 8;
 /** Sampling interval, µs: finer than node's default 1000 for short runs. */
@@ -38,7 +39,7 @@ interface Profiled {
 }
 
 /**
- * `--profile=a,b`: orgconnect and the baseline, memory store, each in a child started with
+ * `--profile=a,b`: orgconnect and the baseline, memory store (`--profile-store=redis`: Redis), each in a child started with
  * `--cpu-prof`; every scenario runs (warm-up, then a measured run at concurrency 8, three times the
  * plan's count), and the profile is read back for the measured windows only. Prints, per scenario
  * and server, self time by package and the top functions, and the time under each orgconnect
@@ -49,12 +50,14 @@ export async function runProfile(args: Args, resultsDir: string, stamp: string):
   const base = join(resultsDir, 'profiles', stamp);
   const secrets = await createSharedSecrets();
   const servers: Profiled[] = [];
+  const PROFILED = profiled(args.profileStore);
+  const redis = args.profileStore === 'redis' ? await startBenchRedis() : undefined;
   log(`profiling ${names.join(', ')} on ${PROFILED.map((p) => p.name).join(' and ')} (--cpu-prof, ${INTERVAL_US} µs), files in ${base}`);
   try {
     for (const plan of PROFILED) {
       const dir = join(base, plan.kind);
       mkdirSync(dir, { recursive: true });
-      const spec = { kind: plan.kind, store: plan.store, alg: plan.alg };
+      const spec = { kind: plan.kind, store: plan.store, alg: plan.alg, redisUrl: redis?.url, prefix: `profile-${plan.kind}:` };
       const handle = await launchServer({ ...spec, secrets }, { cpuProfDir: dir, cpuProfInterval: INTERVAL_US });
       servers.push({ plan, handle, dir, target: { name: plan.name, spec, issuer: handle.issuer, state: new Map() }, windows: new Map() });
     }
@@ -80,6 +83,7 @@ export async function runProfile(args: Args, resultsDir: string, stamp: string):
   } finally {
     // The profile is written when the child exits normally.
     await Promise.all(servers.map((s) => s.handle.stop(30_000)));
+    await redis?.stop();
   }
 
   const summaries: Summary[] = [];

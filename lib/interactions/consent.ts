@@ -41,8 +41,7 @@ export async function approve(runtime: Runtime, ctx: Context, details: Interacti
   for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
 
   const grantId = await grant.save();
-  await grantOrganizations.bind(grantId, organizationId, options.ttl.grant);
-  await grantOrganizations.remember(accountId, clientId, organizationId, grantId, options.ttl.grant);
+  await grantOrganizations.record(grantId, accountId, clientId, organizationId, options.ttl.grant);
   runtime.audit('consent.granted', { client_id: clientId, user_id: accountId, organization_id: organizationId, grant_id: grantId, ip: ctx.ip });
   await finish(runtime, ctx, { consent: { grantId } });
 }

@@ -46,7 +46,8 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
   }
   const clientId = String(details.params.client_id);
   // Brute-force limits: checked before the password, the same way whether the account exists or not.
-  if (runtime.loginThrottle && (await runtime.loginThrottle.locked(email, ctx.ip))) {
+  const throttle = await runtime.loginThrottle?.check(email, ctx.ip);
+  if (throttle?.locked) {
     runtime.audit('login.throttled', { client_id: clientId, ip: ctx.ip, reason: 'too many failed logins' });
     ctx.status = 429;
     ctx.set('Retry-After', '60');
@@ -59,7 +60,7 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
     ctx.status = 401;
     return renderLogin(runtime, ctx, details, { error: 'Incorrect email or password.', email });
   }
-  await runtime.loginThrottle?.succeeded(email);
+  if (throttle) await runtime.loginThrottle?.succeeded(email, throttle);
   runtime.audit('login.succeeded', { client_id: clientId, user_id: user.id, ip: ctx.ip });
   // After "Use another account" nothing chosen for the previous account carries over. When the
   // account differs from the session's, oidc-provider ends that session first (resume.js).
