@@ -27,8 +27,17 @@ function unwrapJwt(value: string): string | undefined {
   return isJwt(value) ? value : undefined;
 }
 
+/** Three base64url segments. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Whatever oidc-provider would refuse as a JWT (its check decodes the header). A header that
+ * starts with `{"` (base64url `eyJ`, every JWT orgconnect issues) is taken as one without decoding
+ * it: jose decodes it again when the token is verified.
+ */
 export function isJwt(value: unknown): value is string {
-  if (typeof value !== 'string' || value.split('.').length !== 3) return false;
+  if (typeof value !== 'string' || !COMPACT_JWS.test(value)) return false;
+  if (value.startsWith('eyJ')) return true;
   try {
     decodeProtectedHeader(value);
     return true;

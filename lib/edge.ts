@@ -57,10 +57,21 @@ export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<v
     ctx.set('WWW-Authenticate', 'Basic realm="introspection"');
     return oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
   }
-  if (isJwt(params.token)) params.token = wrapJwt(params.token);
-
-  replayBody(ctx, stringifyQuery(params));
+  const { token } = params;
+  replayBody(ctx, isJwt(token) ? withParameter(raw, 'token', token, wrapJwt(token)) ?? stringifyQuery({ ...params, token: wrapJwt(token) }) : raw);
   await next();
+}
+
+/**
+ * The body with one parameter's value replaced, when the value appears in it as is (a JWT needs
+ * no percent-encoding, so clients send it that way): cheaper than re-encoding every parameter.
+ */
+function withParameter(raw: string, name: string, value: string, replacement: string): string | undefined {
+  const field = `${name}=${value}`;
+  const start = raw.indexOf(field);
+  const end = start + field.length;
+  if (start < 0 || (start > 0 && raw[start - 1] !== '&') || (end < raw.length && raw[end] !== '&')) return undefined;
+  return `${raw.slice(0, start)}${name}=${replacement}${raw.slice(end)}`;
 }
 
 /** A host body parser mounted before orgconnect already read the stream: use what it parsed. */
