@@ -172,10 +172,37 @@ export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[
   provider.proxy = runtime.options.proxy;
   installJwtAccessTokens(runtime, provider, publicJwks as never);
   installRefreshTokenClientCheck(provider);
+  reuseClients(runtime, provider);
   // Secrets are stored hashed (registry.ts); oidc-provider asks the registry instead of comparing.
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientId: string }, actual: string) {
     return runtime.applications.verifySecret(this.clientId, actual);
   } as never;
   auditProviderEvents(provider, runtime.audit);
   return provider;
+}
+
+/**
+ * oidc-provider finds a client stored through the adapter by hashing its metadata's JSON on every
+ * lookup (a Client is built once per distinct metadata). The registry hands out the same metadata
+ * object while an application is unchanged (a seed application, or within one request), so its
+ * Client is found by that object directly. Metadata read anew (a stored application in another
+ * request) goes the usual way: any change is seen at once.
+ */
+function reuseClients(runtime: Runtime, provider: Provider): void {
+  const findClient = provider.Client.find.bind(provider.Client);
+  const clients = new WeakMap<object, Awaited<ReturnType<typeof findClient>>>();
+  Object.defineProperty(provider.Client, 'find', {
+    configurable: true,
+    writable: true,
+    async value(id: unknown) {
+      const metadata = typeof id === 'string' && id.length > 0 ? await runtime.applications.clientMetadata(id) : undefined;
+      if (!metadata) return findClient(id as string);
+      let client = clients.get(metadata);
+      if (!client) {
+        client = await findClient(id as string);
+        if (client) clients.set(metadata, client);
+      }
+      return client;
+    },
+  });
 }

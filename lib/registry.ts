@@ -71,6 +71,7 @@ export class ApplicationRegistry {
   readonly #verifier = new SecretVerifier();
   readonly #usageWritten = new Map<string, number>();
   readonly #perRequest = new WeakMap<object, Map<string, Promise<StoredApplication | undefined>>>();
+  readonly #metadata = new WeakMap<StoredApplication, ClientMetadata>();
 
   private constructor(store: Store, hooks: RegistryHooks) {
     this.#store = store;
@@ -233,7 +234,12 @@ export class ApplicationRegistry {
   /** What oidc-provider's Client model reads: the metadata of one application. */
   async clientMetadata(clientId: string): Promise<ClientMetadata | undefined> {
     const record = await this.#stored(clientId);
-    return record && toClientMetadata(publicView(record));
+    if (!record) return undefined;
+    // The same record object (a seed application, or one read earlier in this request) gives the
+    // same metadata object, which lets the provider reuse its Client (see provider.ts).
+    let metadata = this.#metadata.get(record);
+    if (!metadata) this.#metadata.set(record, (metadata = toClientMetadata(publicView(record))));
+    return metadata;
   }
 
   /**
