@@ -68,13 +68,15 @@ export const FULL: Plan = {
     introspection: 2000,
     jwt_verify: 5000,
   },
+  // As many operations as a measured run: with less, the first round of each server was still 20 to
+  // 40 % slower than the third (JIT tiers, heap sizing), and "fastest of N" measured the warm-up.
   warmup: {
-    client_credentials: 400,
-    authorization_code: 48,
-    authorization_code_scrypt: 8,
-    refresh_token: 300,
-    introspection: 400,
-    jwt_verify: 1000,
+    client_credentials: 2000,
+    authorization_code: 240,
+    authorization_code_scrypt: 16,
+    refresh_token: 1500,
+    introspection: 2000,
+    jwt_verify: 5000,
   },
   scryptLevels: [1, 8],
   targets: withScrypt(ALL),
@@ -132,6 +134,8 @@ export interface Args {
   scenarios?: ScenarioName[];
   /** `--no-soak` */
   soak: boolean;
+  /** `--no-pin`: let the processes share all CPUs (bench/pin.ts) */
+  pin: boolean;
   /** `--rounds=N`: measure every run N times (interleaved) and keep the fastest; default 1 */
   rounds: number;
 }
@@ -151,7 +155,7 @@ function scenarioList(value: string, flag: string): ScenarioName[] {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, rounds: 1, profileStore: 'memory' };
+  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, pin: true, rounds: 1, profileStore: 'memory' };
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined];
     if (flag === '--quick') continue;
@@ -160,6 +164,7 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--targets' && value) args.targets = value.split(',');
     else if (flag === '--scenarios' && value) args.scenarios = scenarioList(value, '--scenarios');
     else if (flag === '--no-soak') args.soak = false;
+    else if (flag === '--no-pin') args.pin = false;
     else if (flag === '--rounds' && value && /^[1-9]$/.test(value)) args.rounds = Number(value);
     else if (flag === '--levels' && value) args.plan = { ...args.plan, levels: levelList(value), scryptLevels: args.plan.scryptLevels.length ? levelList(value) : [] };
     else if (flag === '--help' || flag === '-h') {
@@ -170,6 +175,7 @@ export function parseArgs(argv: string[]): Args {
           '  --targets=a,b           only targets whose name contains a or b (e.g. memory, orgconnect·redis)',
           `  --scenarios=a,b         only these scenarios (${SCENARIOS.join(', ')})`,
           '  --no-soak               skip the memory soak run (full mode)',
+          '  --no-pin                do not pin the server under test to a CPU of its own (taskset)',
           '  --levels=a,b            concurrency levels instead of the plan\'s (e.g. --levels=8)',
           '  --rounds=N              measure each run N times, interleaved, and report the fastest (busy machines)',
           '  --render=FILE           print the Markdown report of a results JSON (bench/results/*.json)',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { Redis } from 'ioredis';
 
+import { pinHelper } from './pin.js';
 import { redisAvailable, startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 
 /** Calls per command name, from INFO commandstats (commands run by Lua scripts included). */
@@ -27,6 +28,7 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   const client = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
   const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+  if (pid) pinHelper(pid);
 
   return {
     url: server.url,

@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { createSharedSecrets, type SharedSecrets } from './fixtures.js';
 import type { Args, TargetPlan } from './plan.js';
 import { log, mb, ticker } from './progress.js';
+import { describePinning, enablePinning } from './pin.js';
 import { commandDelta, startBenchRedis, type BenchRedis } from './redis.js';
 import { computeRatios } from './report/ratios.js';
 import { machineInfo } from './report/machine.js';
@@ -72,7 +73,7 @@ export async function runBench(args: Args): Promise<BenchReport> {
   const { plan } = args;
   const startedAt = new Date();
   const deadline = startedAt.getTime() + plan.timeCapMs;
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), pinning: args.pin ? (enablePinning(), describePinning()) : undefined };
   const notes: string[] = [];
   const targets = plan.targets.filter((t) => !args.targets || args.targets.some((name) => t.name.includes(name)));
   if (targets.length === 0) throw new Error('no target left by --targets');

@@ -16,14 +16,15 @@ import type { Runtime } from './runtime.js';
 
 /**
  * Introspection and revocation refuse any value that parses as a JWT before looking it up, so
- * orgconnect's edge middleware wraps a JWT in this envelope (no dots: it no longer parses as one).
+ * orgconnect's edge middleware wraps a JWT in this envelope: the dots become `~` (a character no
+ * JWT has), so it no longer parses as one, and unwrapping is a string replacement.
  */
 const WRAPPED_PREFIX = 'orgconnect-jwt~';
 export function wrapJwt(jwt: string): string {
-  return `${WRAPPED_PREFIX}${Buffer.from(jwt).toString('base64url')}`;
+  return `${WRAPPED_PREFIX}${jwt.replaceAll('.', '~')}`;
 }
 function unwrapJwt(value: string): string | undefined {
-  if (value.startsWith(WRAPPED_PREFIX)) return Buffer.from(value.slice(WRAPPED_PREFIX.length), 'base64url').toString();
+  if (value.startsWith(WRAPPED_PREFIX)) return value.slice(WRAPPED_PREFIX.length).replaceAll('~', '.');
   return isJwt(value) ? value : undefined;
 }
 
@@ -109,9 +110,10 @@ export function installJwtAccessTokens(runtime: Runtime, provider: Provider, pub
         const payload = await verifyOwnAccessToken(runtime, keySet, verified, jwt);
         // orgconnect puts `sid` (the grant id) in user tokens only; client_credentials tokens have none.
         if (!payload || typeof payload.jti !== 'string' || grantBound !== (typeof payload.sid === 'string')) return undefined;
-        if (await runtime.store.adapter(REVOKED).find(payload.jti)) return undefined;
-        // A deleted application's tokens end with it.
-        if (typeof payload.client_id !== 'string' || !(await provider.Client.find(payload.client_id))) return undefined;
+        // Not revoked, and a deleted application's tokens end with it: two reads, made together.
+        if (typeof payload.client_id !== 'string') return undefined;
+        const [revoked, client] = await Promise.all([runtime.store.adapter(REVOKED).find(payload.jti), provider.Client.find(payload.client_id)]);
+        if (revoked || !client) return undefined;
 
         const { jti, iat, exp, scope, client_id, sub, sid, org_id } = payload as JWTPayload & Record<string, unknown>;
         const aud = audienceList(payload);

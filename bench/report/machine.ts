@@ -15,6 +15,8 @@ export interface MachineInfo {
   /** load average when the bench started and ended: other work on the machine skews the numbers */
   loadAverageStart: number[];
   loadAverageEnd?: number[];
+  /** where the processes ran (bench/pin.ts), when pinned */
+  pinning?: string;
 }
 
 const run = (command: string, args: string[]) => {

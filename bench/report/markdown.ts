@@ -31,6 +31,7 @@ export function renderMarkdown(report: BenchReport): string {
     `Machine: ${m.nproc} CPUs (${m.cpuModel}), memory ${m.memory}; Node ${m.node}, oidc-provider ${m.oidcProvider}` +
       (m.redis ? `, ${m.redis.replace(/ sha=.*/, '')}` : '') +
       (m.revision ? `; code: ${m.revision}` : '') +
+      `; ${m.pinning ? `pinned: ${m.pinning}` : 'not pinned (processes share all CPUs)'}` +
       `. Load average at start ${m.loadAverageStart.join(' ')}, at end ${m.loadAverageEnd?.join(' ') ?? 'n/a'}.`,
   );
   out.push('');
@@ -72,7 +73,11 @@ export function renderMarkdown(report: BenchReport): string {
   if (report.ratios.length) {
     out.push('### Ratios');
     out.push('');
-    out.push('Throughput ratio per concurrency level; in brackets the server-CPU ratio (denominator CPU/op over numerator CPU/op: below 1 means more server work per operation). ✗ marks a throughput ratio below its target.');
+    out.push(
+      'Throughput ratio per concurrency level; in brackets the server-CPU ratio (denominator CPU/op over numerator CPU/op: below 1 means more server work per operation). ' +
+        (report.rounds > 1 ? `With ${report.rounds} rounds, each ratio is the median of the ${report.rounds} per-round ratios (the two runs of a round follow each other), not the ratio of the fastest rounds in the table above. ` : '') +
+        '✗ marks a throughput ratio below its target.',
+    );
     out.push('');
     const names = [...new Set(report.ratios.map((r) => r.name))];
     out.push(header(['ratio', 'scenario', 'target', ...levels.map((c) => `c=${c}`)], 3));

@@ -19,6 +19,25 @@ export function serverCpu(run: RunRecord): number | undefined {
   return rounds.length ? Math.min(...rounds) : run.server?.cpuMsPerOp;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * numerator / denominator of a measure. With several rounds, the median of the per-round ratios:
+ * the two servers' runs of one round follow each other, so a slow minute of a shared machine
+ * weighs on both sides of a ratio instead of on one server's "fastest round".
+ */
+function ratioOf(numerator: RunRecord, denominator: RunRecord, measure: (round: NonNullable<RunRecord['rounds']>[number]) => number | undefined): number | undefined {
+  const a = numerator.rounds ?? [];
+  const b = denominator.rounds ?? [];
+  if (a.length < 2 || a.length !== b.length) return undefined;
+  const pairs = a.map((round, i) => [measure(round), measure(b[i]!)] as const).filter((p): p is readonly [number, number] => p[0] !== undefined && p[1] !== undefined && p[1] > 0);
+  return pairs.length === a.length ? median(pairs.map(([x, y]) => x / y)) : undefined;
+}
+
 export function computeRatios(runs: RunRecord[]): Ratio[] {
   const find = (target: string, scenario: string, concurrency: number) =>
     runs.find((r) => r.target === target && r.scenario === scenario && r.concurrency === concurrency);
@@ -40,8 +59,9 @@ export function computeRatios(runs: RunRecord[]): Ratio[] {
         name: pair.name,
         numerator: pair.numerator,
         denominator: pair.denominator,
-        value: numerator.result.throughput / denominator.result.throughput,
-        cpuValue: cpuN && cpuD ? cpuD / cpuN : undefined,
+        value: ratioOf(numerator, denominator, (r) => r.throughput) ?? numerator.result.throughput / denominator.result.throughput,
+        // CPU per operation: the denominator's over the numerator's (below 1: more work per operation).
+        cpuValue: ratioOf(denominator, numerator, (r) => r.cpuMsPerOp) ?? (cpuN && cpuD ? cpuD / cpuN : undefined),
         target: targetFor(pair, scenario),
       });
     }

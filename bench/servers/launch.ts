@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+import { pinServer } from '../pin.js';
 import type { FromChild, ServerSpec, ServerStats, ToChild } from './protocol.js';
 
 type ToChildBody = ToChild extends infer M ? (M extends ToChild ? Omit<M, 'id'> : never) : never;
@@ -41,6 +42,7 @@ export async function launchServer(spec: ServerSpec, options: LaunchOptions = {}
   }
   const child = fork(CHILD, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   running.add(child);
+  if (child.pid) pinServer(child.pid);
   let nextId = 1;
   const pending = new Map<number, { resolve: (m: FromChild) => void; reject: (e: Error) => void }>();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
