@@ -177,6 +177,26 @@ describe('login brute-force protection', () => {
     expect(JSON.stringify(events)).not.to.include('wrong-password');
   });
 
+  it('a successful login clears the account\'s failures', async () => {
+    const fresh = await startProvider({ loginThrottle: { perAccount: 3, perIp: 50, windowSeconds: 60 } });
+    try {
+      const tryAt = async (password: string) => {
+        const config = await discover(fresh.issuer, DEMO.portal.clientId, DEMO.portal.secret);
+        const agent = new UserAgent();
+        const page = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: DEMO.portal.redirectUri, scope: 'openid' }).href, DEMO.portal.redirectUri);
+        const login = new URL(page.html!.match(/action="([^"]+\/login)"/)![1]!, fresh.issuer).href;
+        return (await agent.request(login, { form: { email: DEMO.carol.email, password } })).status;
+      };
+      // 2 failures, a success, 2 more failures: the account is not locked (3 would lock it)...
+      expect([await tryAt('wrong'), await tryAt('wrong'), await tryAt(DEMO.carol.password)]).to.deep.equal([401, 401, 303]);
+      expect([await tryAt('wrong'), await tryAt('wrong'), await tryAt(DEMO.carol.password)]).to.deep.equal([401, 401, 303]);
+      // ...while 3 in a row still do.
+      expect([await tryAt('wrong'), await tryAt('wrong'), await tryAt('wrong'), await tryAt(DEMO.carol.password)]).to.deep.equal([401, 401, 401, 429]);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('locks the client IP after too many failures across accounts', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await attempt(`user${i}@example.com`, 'nope')).status);

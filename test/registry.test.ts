@@ -130,6 +130,20 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       expect(await op.orgconnect.applications.get(app.client_id)).to.equal(undefined);
     });
 
+    it('updating a seed app takes effect at once, although its client was just in use', async () => {
+      const extra = await startProvider(storeOptions);
+      try {
+        const config = await discover(extra.issuer, DEMO.portal.clientId, DEMO.portal.secret);
+        expect((await signIn(config, DEMO.portal.redirectUri, { ...DEMO.bob })).tokens!.access_token).to.be.a('string');
+        const moved = 'http://localhost:5006/callback';
+        await extra.orgconnect.applications.update(DEMO.portal.clientId, { redirect_uris: [moved] });
+        expect((await signIn(config, moved, { ...DEMO.bob })).tokens!.access_token).to.be.a('string');
+        expect(String(await signIn(config, DEMO.portal.redirectUri, { ...DEMO.bob }).catch((e: Error) => e))).to.match(/unexpected 400/);
+      } finally {
+        await extra.stop();
+      }
+    });
+
     it('deleting a seed app hides it even though the seed still lists it', async () => {
       const extra = await startProvider(storeOptions);
       try {
