@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { Store } from '../adapters/store.js';
 
@@ -16,7 +16,7 @@ const MODEL = 'LoginFailures';
 const DAY = 24 * 60 * 60;
 
 /** Keys are hashed: the store holds no email address or IP in clear. */
-const key = (kind: string, value: string) => `${kind}:${createHash('sha256').update(value).digest('base64url')}`;
+const key = (kind: string, value: string) => `${kind}:${hash('sha256', value, 'base64url')}`;
 
 interface Counter {
   failures: number;

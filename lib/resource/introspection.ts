@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { VerifierError } from './errors.js';
 
@@ -58,7 +58,7 @@ export class Introspector {
 
   /** Whether the token is active; `expiresAt` (the token's `exp`, seconds) bounds any caching. */
   async isActive(token: string, expiresAt: number): Promise<boolean> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const now = Date.now();
     const cached = this.#answers.get(key);
     if (cached && cached.until > now) return cached.active;
