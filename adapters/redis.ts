@@ -3,15 +3,9 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
 import { StoreUnavailableError } from '../lib/errors.js';
 import { GRANTABLE_MODELS, type Store } from './store.js';
+import type { RedisNode, RedisStoreOptions } from './redis-options.js';
 
-export interface RedisStoreOptions {
-  /** a redis:// URL, an ioredis Redis or Cluster instance, or a list of cluster nodes ("host:port" or {host,port}) */
-  redis: string | Redis | Cluster | Array<string | { host: string; port: number }>;
-  /** key prefix so several issuers can share one Redis; default 'orgconnect:' */
-  prefix?: string;
-  /** per-command timeout in ms (default 2000) */
-  commandTimeout?: number;
-}
+export type { RedisClientLike, RedisNode, RedisStoreOptions } from './redis-options.js';
 
 type Client = Redis | Cluster;
 /** Statuses of a client whose connection attempt is under way. */
@@ -70,7 +64,7 @@ const isCluster = (client: Client): client is Cluster => (client as { isCluster?
 /** Keeps reconnecting in the background, at most a second apart, for as long as it takes. */
 const retry = (times: number) => Math.min(times * 100, 1000);
 
-function createClient(redis: string | Array<string | { host: string; port: number }>, commandTimeout: number): Client {
+function createClient(redis: string | RedisNode[], commandTimeout: number): Client {
   // Fail fast while disconnected instead of queueing (enableOfflineQueue), and never replay a
   // command that was in flight when the connection dropped (maxRetriesPerRequest 0,
   // autoResendUnfulfilledCommands): a replayed consume() would see its own write and revoke the grant.
@@ -116,7 +110,9 @@ export class RedisStore implements Store {
     this.#timeout = options.commandTimeout ?? 2000;
     const { redis } = options;
     this.#owned = typeof redis === 'string' || Array.isArray(redis);
-    this.#client = typeof redis === 'string' || Array.isArray(redis) ? createClient(redis, this.#timeout) : redis;
+    // A client passed in is an ioredis Redis or Cluster: RedisClientLike only keeps ioredis' types
+    // out of orgconnect's public declarations.
+    this.#client = typeof redis === 'string' || Array.isArray(redis) ? createClient(redis, this.#timeout) : (redis as unknown as Client);
     this.#bounded = typeof redis === 'string';
     // Without a listener ioredis logs every failed reconnect attempt. Failures reach callers as
     // StoreUnavailableError, so the events themselves carry nothing more. A client passed in is

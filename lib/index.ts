@@ -30,7 +30,7 @@ export type { StoreOption } from './store.js';
 export type { CurrentUser } from './host-session.js';
 export type { AuditEvent, AuditEventType, AuditOptions } from './audit.js';
 export type { LoginThrottleOptions } from './login-throttle.js';
-export type { RedisStoreOptions } from '../adapters/redis.js';
+export type { RedisClientLike, RedisNode, RedisStoreOptions } from '../adapters/redis-options.js';
 export type { ViewsOptions, ViewName } from './views.js';
 export type { PrivateJwks, SigningAlg } from './keys.js';
 export { ApplicationRegistry } from './registry.js';

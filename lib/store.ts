@@ -1,4 +1,4 @@
-import type { RedisStoreOptions } from '../adapters/redis.js';
+import type { RedisStoreOptions } from '../adapters/redis-options.js';
 import { MemoryStore } from '../adapters/memory.js';
 import type { Store } from '../adapters/store.js';
 
