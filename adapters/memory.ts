@@ -1,11 +1,13 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
-import { GRANTABLE_MODELS, type Store } from './store.js';
+import { GRANTABLE_MODELS, type GroupPutOptions, type Store, type VersionedRecord } from './store.js';
 
 interface Entry {
   value: unknown;
   /** epoch milliseconds; Infinity when the record does not expire */
   expiresAt: number;
+  /** set by writeVersioned */
+  version?: number;
 }
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -37,10 +39,83 @@ export class MemoryStore implements Store {
 
   async ping(): Promise<void> {}
 
-  async putIfAbsent(model: string, id: string, payload: AdapterPayload): Promise<AdapterPayload> {
+  /*
+   * orgconnect's atomic operations. Each runs from start to end without an await, so no other
+   * request can interleave with it: that is what makes them atomic in one process.
+   */
+
+  async putIfAbsent(model: string, id: string, payload: AdapterPayload, ttlSeconds?: number): Promise<AdapterPayload> {
     const key = `${model}:${id}`;
-    if (this.get(key) === undefined) this.set(key, structuredClone(payload));
+    if (this.get(key) === undefined) this.set(key, structuredClone(payload), ttlSeconds);
     return structuredClone(this.get(key)) as AdapterPayload;
+  }
+
+  async readVersioned(model: string, id: string): Promise<VersionedRecord | undefined> {
+    const key = `${model}:${id}`;
+    const value = this.get(key);
+    if (value === undefined) return undefined;
+    return { value: structuredClone(value) as AdapterPayload, version: this.#entries.get(key)!.version ?? 1 };
+  }
+
+  async writeVersioned(model: string, id: string, payload: AdapterPayload, expected: number): Promise<number | undefined> {
+    const key = `${model}:${id}`;
+    const current = this.get(key) === undefined ? 0 : (this.#entries.get(key)!.version ?? 1);
+    if (current !== expected) return undefined;
+    this.#entries.set(key, { value: structuredClone(payload), expiresAt: Infinity, version: current + 1 });
+    return current + 1;
+  }
+
+  async increment(model: string, id: string, by: number, ttlSeconds: number): Promise<number> {
+    const key = `${model}:${id}`;
+    const current = this.get(key);
+    if (typeof current !== 'number') {
+      this.set(key, by, ttlSeconds);
+      return by;
+    }
+    this.#entries.get(key)!.value = current + by;
+    return current + by;
+  }
+
+  async expire(model: string, id: string, ttlSeconds: number): Promise<void> {
+    const key = `${model}:${id}`;
+    if (this.get(key) !== undefined) this.#entries.get(key)!.expiresAt = Date.now() + ttlSeconds * 1000;
+  }
+
+  async groupPut(model: string, id: string, member: string, value: string, options: GroupPutOptions = {}): Promise<boolean> {
+    const key = `${model}:${id}`;
+    let group = this.get(key) as Map<string, string> | undefined;
+    if (options.limit !== undefined && group && !group.has(member)) {
+      let counted = 0;
+      for (const v of group.values()) if (v !== '') counted += 1;
+      if (counted >= options.limit) return false;
+    }
+    const ttl = options.ttlSeconds;
+    if (!group) {
+      group = new Map();
+      this.set(key, group, ttl);
+    } else if (ttl === undefined) {
+      this.#entries.get(key)!.expiresAt = Infinity;
+    } else {
+      const entry = this.#entries.get(key)!;
+      entry.expiresAt = Math.max(entry.expiresAt, Date.now() + ttl * 1000);
+    }
+    group.set(member, value);
+    return true;
+  }
+
+  async groupRemove(model: string, id: string, members: string[]): Promise<number> {
+    const key = `${model}:${id}`;
+    const group = this.get(key) as Map<string, string> | undefined;
+    if (!group) return 0;
+    let removed = 0;
+    for (const member of members) if (group.delete(member)) removed += 1;
+    if (group.size === 0) this.delete(key);
+    return removed;
+  }
+
+  async groupRead(model: string, id: string): Promise<Record<string, string>> {
+    const group = this.get(`${model}:${id}`) as Map<string, string> | undefined;
+    return group ? Object.fromEntries(group) : {};
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type Redi
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 
 import { StoreUnavailableError } from '../lib/errors.js';
-import { GRANTABLE_MODELS, type Store } from './store.js';
+import { GRANTABLE_MODELS, type GroupPutOptions, type Store, type VersionedRecord } from './store.js';
 import type { RedisNode, RedisStoreOptions } from './redis-options.js';
 
 export type { RedisClientLike, RedisNode, RedisStoreOptions } from './redis-options.js';
@@ -44,10 +44,45 @@ const SCRIPTS = {
     elseif existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2])
     else redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT') end
     return 1`,
-  // Create a record without expiry unless it exists; return the stored payload either way.
+  // Create a record unless it exists (ARGV[2]: its lifetime in ms, or ''); return the stored payload.
   orgconnectPutIfAbsent: `
-    if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'p', ARGV[1]) end
+    if redis.call('EXISTS', KEYS[1]) == 0 then
+      redis.call('HSET', KEYS[1], 'p', ARGV[1])
+      if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+    end
     return redis.call('HGET', KEYS[1], 'p')`,
+  // Compare-and-set on the record's version `v` (0: absent; 1: written without a version).
+  // Returns the new version, or 0 when the record's version is not ARGV[2].
+  orgconnectWriteVersioned: `
+    local current = 0
+    if redis.call('HEXISTS', KEYS[1], 'p') == 1 then current = tonumber(redis.call('HGET', KEYS[1], 'v')) or 1 end
+    if current ~= tonumber(ARGV[2]) then return 0 end
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'p', ARGV[1], 'v', current + 1)
+    return current + 1`,
+  // A counter: INCRBY, and a lifetime for the counter this call created (it has no TTL yet).
+  orgconnectIncrement: `
+    local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+    if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+    return value`,
+  // A group member (hash field). ARGV: member, value, lifetime ms or '', limit or ''. With a
+  // limit, a new member is refused (0) when the group already counts that many; '' values are
+  // markers and do not count. The lifetime only ever grows, as for a grant index.
+  orgconnectGroupPut: `
+    local limit = tonumber(ARGV[4])
+    if limit and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+      local counted = 0
+      for _, value in ipairs(redis.call('HVALS', KEYS[1])) do
+        if value ~= '' then counted = counted + 1 end
+      end
+      if counted >= limit then return 0 end
+    end
+    local existed = redis.call('EXISTS', KEYS[1])
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    if ARGV[3] == '' then redis.call('PERSIST', KEYS[1])
+    elseif existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    else redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') end
+    return 1`,
   // Check-and-set in one server-side step: 0 = missing, 1 = consumed now, else the payload JSON
   // of an already-consumed record (the caller needs its grantId to revoke). Never creates the key.
   orgconnectConsume: `
@@ -155,10 +190,64 @@ export class RedisStore implements Store {
     });
   }
 
-  /** Atomic create-if-missing (one script, one key): instances agree on the first value written. */
-  async putIfAbsent(model: string, id: string, payload: AdapterPayload): Promise<AdapterPayload> {
-    const stored = await this.run((client) => this.script(client, 'orgconnectPutIfAbsent', this.key(model, id), JSON.stringify(payload)));
+  /*
+   * orgconnect's atomic operations: each is one command or one single-key script, so it is atomic
+   * on a single server and in a Cluster alike (a record never spans slots).
+   */
+
+  async putIfAbsent(model: string, id: string, payload: AdapterPayload, ttlSeconds?: number): Promise<AdapterPayload> {
+    const stored = await this.run((client) =>
+      this.script(client, 'orgconnectPutIfAbsent', this.key(model, id), JSON.stringify(payload), ttlArgument(millis(ttlSeconds))),
+    );
     return JSON.parse(String(stored)) as AdapterPayload;
+  }
+
+  async readVersioned(model: string, id: string): Promise<VersionedRecord | undefined> {
+    const [json, version] = await this.run((client) => {
+      this.count(1);
+      return client.hmget(this.key(model, id), 'p', 'v');
+    });
+    if (!json) return undefined;
+    return { value: JSON.parse(json) as AdapterPayload, version: version ? Number(version) : 1 };
+  }
+
+  async writeVersioned(model: string, id: string, payload: AdapterPayload, expected: number): Promise<number | undefined> {
+    const version = await this.run((client) => this.script(client, 'orgconnectWriteVersioned', this.key(model, id), JSON.stringify(payload), expected));
+    return Number(version) || undefined;
+  }
+
+  async increment(model: string, id: string, by: number, ttlSeconds: number): Promise<number> {
+    const value = await this.run((client) => this.script(client, 'orgconnectIncrement', this.key(model, id), by, millis(ttlSeconds)!));
+    return Number(value);
+  }
+
+  async expire(model: string, id: string, ttlSeconds: number): Promise<void> {
+    await this.run((client) => {
+      this.count(1);
+      return client.pexpire(this.key(model, id), millis(ttlSeconds)!);
+    });
+  }
+
+  async groupPut(model: string, id: string, member: string, value: string, options: GroupPutOptions = {}): Promise<boolean> {
+    const stored = await this.run((client) =>
+      this.script(client, 'orgconnectGroupPut', this.key(model, id), member, value, ttlArgument(millis(options.ttlSeconds)), options.limit ?? ''),
+    );
+    return Number(stored) === 1;
+  }
+
+  async groupRemove(model: string, id: string, members: string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return this.run((client) => {
+      this.count(1);
+      return client.hdel(this.key(model, id), ...members);
+    });
+  }
+
+  async groupRead(model: string, id: string): Promise<Record<string, string>> {
+    return this.run((client) => {
+      this.count(1);
+      return client.hgetall(this.key(model, id));
+    });
   }
 
   async close(): Promise<void> {
@@ -246,6 +335,8 @@ function checkReplies(replies: [Error | null, unknown][] | null): void {
 }
 
 const ttlArgument = (ms: number | undefined) => (ms === undefined ? '' : ms);
+/** Whole milliseconds, at least 1 (PEXPIRE refuses 0 and fractions). */
+const millis = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.ceil(s * 1000)));
 
 class RedisAdapter implements Adapter {
   constructor(

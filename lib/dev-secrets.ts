@@ -22,7 +22,5 @@ export async function sharedDevSecrets(store: Store, alg: SigningAlg): Promise<D
   const existing = (await adapter.find(id)) as DevSecrets | undefined;
   if (existing) return existing;
   const generated: DevSecrets = { jwks: { keys: [await generateSigningKey(alg)] }, cookieKeys: [randomBytes(32).toString('base64url')] };
-  if (store.putIfAbsent) return (await store.putIfAbsent(MODEL, id, generated as never)) as unknown as DevSecrets;
-  await adapter.upsert(id, generated as never);
-  return ((await adapter.find(id)) as DevSecrets | undefined) ?? generated;
+  return (await store.putIfAbsent(MODEL, id, generated as never)) as unknown as DevSecrets;
 }

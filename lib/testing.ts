@@ -27,3 +27,4 @@ export type {
 export { testData, type TestData } from './testing/defaults.js';
 export { TestBrowser, type BrowserPage, type BrowserRequest } from './testing/browser.js';
 export { CookieJar, type StoredCookie } from './testing/cookie-jar.js';
+export { storeConformance, type StoreConformanceCheck } from './testing/store-conformance.js';
