@@ -1,6 +1,7 @@
 import type Provider from 'oidc-provider';
 
-import type { GrantOrganizations } from './organizations.js';
+import type { Directory } from './directory.js';
+import type { ConsentEntry, GrantOrganizations } from './organizations.js';
 import type { ApplicationRegistry } from './registry.js';
 
 /** An application a user has authorized (a remembered consent), as "Connected apps" lists it. */
@@ -34,13 +35,18 @@ export class Consents {
     readonly provider: Provider,
     readonly grants: GrantOrganizations,
     readonly applications: ApplicationRegistry,
+    /** To find the remembered consent of each organization the user belongs to. */
+    readonly directory?: Pick<Directory, 'listOrganizations'>,
   ) {}
 
+  /** One item per app and organization (the newest grant, should a race have made two). */
   async list(userId: string): Promise<AuthorizedApplication[]> {
     const entries = await this.grants.consentsOf(userId);
+    const ended: string[] = [];
     const listed = await Promise.all(
       entries.map(async (entry) => {
         const [grant, app] = await Promise.all([this.provider.Grant.find(entry.grant_id), this.applications.get(entry.client_id)]);
+        if (!grant) ended.push(entry.grant_id);
         if (!grant || !app || grant.accountId !== userId) return undefined;
         const scopes = new Set(grant.getOIDCScope().split(' ').filter(Boolean));
         for (const resource of Object.keys(grant.resources ?? {})) grant.getResourceScopeEncountered(resource).split(' ').filter(Boolean).forEach((s) => scopes.add(s));
@@ -49,21 +55,46 @@ export class Consents {
         return item;
       }),
     );
-    return listed.filter((item): item is AuthorizedApplication => item !== undefined);
+    await this.grants.prune(userId, ended);
+    const newest = new Map<string, AuthorizedApplication>();
+    for (const item of listed) {
+      if (!item) continue;
+      const key = JSON.stringify([item.client_id, item.organization_id ?? '']);
+      const seen = newest.get(key);
+      if (!seen || seen.granted_at < item.granted_at) newest.set(key, item);
+    }
+    return [...newest.values()].sort((a, b) => a.grant_id.localeCompare(b.grant_id));
   }
 
   /**
    * Withdraws the user's consent to an app (for one organization, or all): its grants end, so its
-   * tokens stop working and the next authorization asks again. Returns how many were revoked.
+   * tokens stop working and the next authorization asks again. Every grant is found, from the
+   * user's list and from the remembered consents themselves. Returns how many were revoked.
    */
   async revoke(userId: string, clientId: string, organizationId?: string): Promise<number> {
     const entries = (await this.grants.consentsOf(userId)).filter(
       (e) => e.client_id === clientId && (organizationId === undefined || e.organization_id === organizationId),
     );
-    for (const entry of entries) {
-      await revokeGrant(this.provider, entry.grant_id);
-      await this.grants.forget(userId, entry.client_id, entry.organization_id);
-    }
-    return entries.length;
+    const organizations = organizationId !== undefined ? [organizationId] : await this.#organizationsOf(userId, entries);
+    const remembered = await this.grants.rememberedGrants(userId, clientId, organizations);
+    const grantIds = [...new Set([...entries.map((e) => e.grant_id), ...remembered.map((r) => r.grantId)])];
+    // Only grants of this user and app: a remembered consent names a grant, and grants are checked.
+    const states = await Promise.all(
+      grantIds.map(async (grantId) => {
+        const grant = await this.provider.Grant.find(grantId);
+        if (!grant) return 'ended';
+        return grant.accountId === userId && grant.clientId === clientId ? 'live' : 'foreign';
+      }),
+    );
+    const live = grantIds.filter((_, i) => states[i] === 'live');
+    await Promise.all(live.map((grantId) => revokeGrant(this.provider, grantId)));
+    await this.grants.forget(userId, clientId, grantIds.filter((_, i) => states[i] !== 'foreign'), organizations);
+    return live.length;
+  }
+
+  /** Every organization a consent of the user's may be remembered for: none, listed ones, current memberships. */
+  async #organizationsOf(userId: string, entries: ConsentEntry[]): Promise<Array<string | undefined>> {
+    const memberships = (await this.directory?.listOrganizations(userId)) ?? [];
+    return [...new Set<string | undefined>([undefined, ...entries.map((e) => e.organization_id), ...memberships.map((m) => m.id)])];
   }
 }

@@ -43,3 +43,17 @@ export class StoreUnavailableError extends OrgconnectError {
     this.error_description = description;
   }
 }
+
+/**
+ * Another write to the same application came first. `precondition` is true when the caller named
+ * the version it expected (`If-Match`): the admin API answers 412, otherwise 409.
+ */
+export class ApplicationConflictError extends OrgconnectError {
+  override readonly code = 'ERR_ORGCONNECT_CONFLICT';
+  constructor(
+    message: string,
+    readonly precondition = false,
+  ) {
+    super(message);
+  }
+}

@@ -36,13 +36,13 @@ export type { PrivateJwks, SigningAlg } from './keys.js';
 export { ApplicationRegistry } from './registry.js';
 export { Consents, revokeGrant } from './consents.js';
 export type { AuthorizedApplication } from './consents.js';
-export type { CreatedApplication, ApplicationUpdate, CreatedSecret } from './registry.js';
+export type { CreatedApplication, ApplicationUpdate, CreatedSecret, VersionedApplication } from './registry.js';
 export type { ClientSecretInfo } from './client-secrets.js';
 export { createSeedDirectory } from './directory.js';
 export { loadSeedFile, parseSeed } from './seed.js';
 export { generateSigningKey, loadJwksFile } from './keys.js';
 export { MemoryStore } from '../adapters/memory.js';
-export { OrgconnectError, OptionsError, SeedError, ApplicationError, StoreUnavailableError } from './errors.js';
+export { OrgconnectError, OptionsError, SeedError, ApplicationError, ApplicationConflictError, StoreUnavailableError } from './errors.js';
 export { ROUTES } from './routes.js';
 export { adminApi, AdminError, type AdminOptions, type AdminApiOptions } from './admin/index.js';
 
@@ -131,7 +131,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     seed.applications,
   );
   runtime.applications = applications;
-  runtime.consents = new Consents(provider, runtime.grantOrganizations, applications);
+  runtime.consents = new Consents(provider, runtime.grantOrganizations, applications, directory);
 
   for (const [index, app] of (input.applications ?? []).entries()) await upsertApplication(applications, app, `applications[${index}]`);
 
@@ -186,6 +186,5 @@ async function withSharedDevSecrets(input: OrgconnectOptions, store: Store): Pro
 
 /** Applications given as an option are (re)written at every start, so a shared store follows the code. */
 async function upsertApplication(registry: ApplicationRegistry, app: ApplicationInput, where: string): Promise<void> {
-  if (app.client_id && (await registry.get(app.client_id))) await registry.delete(app.client_id);
-  await registry.create(app, where);
+  await registry.put(app, where);
 }

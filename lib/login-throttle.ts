@@ -18,20 +18,24 @@ const DAY = 24 * 60 * 60;
 /** Keys are hashed: the store holds no email address or IP in clear. */
 const key = (kind: string, value: string) => `${kind}:${hash('sha256', value, 'base64url')}`;
 
-interface Counter {
-  failures: number;
-}
-
-/** What `check` found before a login attempt. */
-export interface LoginCheck {
-  locked: boolean;
-  /** The account's failures counted so far. */
-  accountFailures: number;
+/** One login attempt, admitted or not by `begin`; handed back to `failed` or `succeeded`. */
+export interface LoginAttempt {
+  /** false: the account or the IP is locked out, and the password must not be checked. */
+  allowed: boolean;
+  readonly accountKey: string;
+  readonly ipKey: string;
+  /** The attempt's place in each counter (1 = the first in the window). */
+  readonly accountCount: number;
+  readonly ipCount: number;
 }
 
 /**
- * Brute-force protection for the login form. The same checks run whether the account exists or
- * not, so the answers (and their timing, with the directory's constant-time check) do not reveal it.
+ * Brute-force protection for the login form. An attempt takes its place in the account's and
+ * the IP's counters *before* the password is checked, with the store's atomic increment: of N
+ * attempts sent at once, at most the limit are checked, on any number of instances. A failure
+ * leaves its place taken; a refused attempt gives its places back; a success clears the account's
+ * counter and gives the IP its place back. The same steps run whether the account exists or not, so the answers (and their timing,
+ * with the directory's constant-time check) do not reveal it.
  */
 export class LoginThrottle {
   readonly #store: Store;
@@ -46,47 +50,43 @@ export class LoginThrottle {
     this.#window = options.windowSeconds ?? 900;
   }
 
-  get #records() {
-    return this.#store.adapter(MODEL);
+  /** Takes a place for this attempt; `allowed` says whether the password may be checked. */
+  async begin(email: string, ip: string): Promise<LoginAttempt> {
+    const accountKey = key('account', email.toLowerCase());
+    const ipKey = key('ip', ip);
+    const [accountCount, ipCount] = await Promise.all([
+      this.#store.increment(MODEL, accountKey, 1, this.#window),
+      this.#store.increment(MODEL, ipKey, 1, this.#window),
+    ]);
+    const allowed = accountCount <= this.#perAccount && ipCount <= this.#perIp;
+    // A refused attempt is not a failure: it gives its places back, so the counters count
+    // checked passwords and a lockout ends when its window does.
+    if (!allowed) await this.#release(accountKey, ipKey);
+    return { allowed, accountKey, ipKey, accountCount, ipCount };
   }
 
-  async #read(id: string): Promise<Counter> {
-    return ((await this.#records.find(id)) as Counter | undefined) ?? { failures: 0 };
-  }
-
-  /** Whether the account or the IP is locked out, and what a later success has to clear. */
-  async check(email: string, ip: string): Promise<LoginCheck> {
-    const [account, address] = await Promise.all([this.#read(key('account', email.toLowerCase())), this.#read(key('ip', ip))]);
-    return { locked: account.failures >= this.#perAccount || address.failures >= this.#perIp, accountFailures: account.failures };
-  }
-
-  /** Counts a failed login for both keys. */
-  async failed(email: string, ip: string): Promise<void> {
-    await Promise.all([this.#count(key('account', email.toLowerCase()), this.#perAccount), this.#count(key('ip', ip), this.#perIp)]);
-  }
-
-  /**
-   * A successful login clears the account's failures (not the IP's). Nothing to clear when the
-   * check before it found none: a login then costs one store round trip, not two.
-   */
-  async succeeded(email: string, check: LoginCheck): Promise<void> {
-    if (check.accountFailures > 0) await this.#records.destroy(key('account', email.toLowerCase()));
+  #release(accountKey: string, ipKey: string) {
+    return Promise.all([this.#store.increment(MODEL, accountKey, -1, this.#window), this.#store.increment(MODEL, ipKey, -1, this.#window)]);
   }
 
   /**
-   * Read-modify-write: two concurrent failures may count as one, which lets an attacker at most
-   * one extra attempt per race; the limit still holds. Reaching the limit starts a lockout (the
-   * counter lives on for the lockout's length) that doubles with each lockout within a day.
+   * The attempt failed: its place stays taken. The attempt that filled a counter starts a lockout
+   * (the counter lives on for its length), which doubles with each lockout of that key within a day.
    */
-  async #count(id: string, limit: number): Promise<void> {
-    const failures = (await this.#read(id)).failures + 1;
-    if (failures < limit) {
-      await this.#records.upsert(id, { failures } as never, this.#window);
-      return;
-    }
-    const historyId = `history:${id}`;
-    const lockouts = (((await this.#records.find(historyId)) as { lockouts?: number } | undefined)?.lockouts ?? 0) + 1;
-    await this.#records.upsert(historyId, { lockouts } as never, DAY);
-    await this.#records.upsert(id, { failures } as never, Math.min(DAY, this.#window * 2 ** (lockouts - 1)));
+  async failed(attempt: LoginAttempt): Promise<void> {
+    await Promise.all([
+      attempt.accountCount === this.#perAccount ? this.#lockOut(attempt.accountKey) : undefined,
+      attempt.ipCount === this.#perIp ? this.#lockOut(attempt.ipKey) : undefined,
+    ]);
+  }
+
+  /** The attempt succeeded: the account's failures are forgotten, the IP's place is given back. */
+  async succeeded(attempt: LoginAttempt): Promise<void> {
+    await Promise.all([this.#store.adapter(MODEL).destroy(attempt.accountKey), this.#store.increment(MODEL, attempt.ipKey, -1, this.#window)]);
+  }
+
+  async #lockOut(counterKey: string): Promise<void> {
+    const lockouts = await this.#store.increment(MODEL, `history:${counterKey}`, 1, DAY);
+    await this.#store.expire(MODEL, counterKey, Math.min(DAY, this.#window * 2 ** (lockouts - 1)));
   }
 }

@@ -63,6 +63,9 @@ const NO_ORGANIZATION = '';
  *   changes: another organization means another grant, so refresh tokens never switch org.
  * - the remembered consent: which grant holds what a user approved for an app and organization,
  *   so a later authorization (even from a new browser session) does not ask again.
+ * - the user's consents: a group with one member per grant, so two consents given at the same
+ *   instant (on two instances) are both listed, and each can be withdrawn.
+ * Each write is one atomic store operation on a record of its own; none is read and written back.
  */
 export class GrantOrganizations {
   constructor(readonly store: Store) {}
@@ -94,29 +97,45 @@ export class GrantOrganizations {
    */
   async record(grantId: string, accountId: string, clientId: string, organizationId: string | undefined, ttl: number): Promise<void> {
     const key = GrantOrganizations.#consentKey(accountId, clientId, organizationId);
+    const entry: ConsentEntry = { client_id: clientId, grant_id: grantId, granted_at: new Date().toISOString(), ...(organizationId ? { organization_id: organizationId } : {}) };
     await Promise.all([
       this.bind(grantId, organizationId, ttl),
       this.store.adapter(REMEMBERED_CONSENT).upsert(key, { grantId } as never, ttl),
-      this.#listConsent(accountId, { client_id: clientId, grant_id: grantId, granted_at: new Date().toISOString(), ...(organizationId ? { organization_id: organizationId } : {}) }, ttl),
+      this.store.groupPut(USER_CONSENTS, accountId, grantId, JSON.stringify(entry), { ttlSeconds: ttl }),
     ]);
   }
 
-  /** The user's list of consents (one entry per app and organization), for "Connected apps". */
-  async #listConsent(accountId: string, entry: ConsentEntry, ttl: number): Promise<void> {
-    const others = (await this.consentsOf(accountId)).filter((e) => e.client_id !== entry.client_id || e.organization_id !== entry.organization_id);
-    await this.store.adapter(USER_CONSENTS).upsert(accountId, { entries: [...others, entry] } as never, ttl);
-  }
-
-  /** The user's remembered consents whose grant may still exist (callers check the grant). */
+  /** The user's consents, one per grant (callers check the grant still exists). */
   async consentsOf(accountId: string): Promise<ConsentEntry[]> {
-    const record = (await this.store.adapter(USER_CONSENTS).find(accountId)) as { entries?: ConsentEntry[] } | undefined;
-    return record?.entries ?? [];
+    const members = await this.store.groupRead(USER_CONSENTS, accountId);
+    return Object.values(members).map((value) => JSON.parse(value) as ConsentEntry);
   }
 
-  async forget(accountId: string, clientId: string, organizationId: string | undefined): Promise<void> {
-    await this.store.adapter(REMEMBERED_CONSENT).destroy(GrantOrganizations.#consentKey(accountId, clientId, organizationId));
-    const remaining = (await this.consentsOf(accountId)).filter((e) => e.client_id !== clientId || e.organization_id !== organizationId);
-    if (remaining.length) await this.store.adapter(USER_CONSENTS).upsert(accountId, { entries: remaining } as never);
-    else await this.store.adapter(USER_CONSENTS).destroy(accountId);
+  /**
+   * The grants remembered for the user and app: for one organization, or (organizationIds) for
+   * each of several. Read from the remembered consents themselves, so a consent can be withdrawn
+   * even if the user's list were to miss it.
+   */
+  async rememberedGrants(accountId: string, clientId: string, organizationIds: Array<string | undefined>): Promise<Array<{ organizationId?: string; grantId: string }>> {
+    const found = await Promise.all(
+      organizationIds.map(async (organizationId) => {
+        const grantId = await this.rememberedGrant(accountId, clientId, organizationId);
+        return grantId ? { grantId, ...(organizationId ? { organizationId } : {}) } : undefined;
+      }),
+    );
+    return found.filter((item) => item !== undefined);
+  }
+
+  /** Forgets withdrawn consents: the grants' entries and the remembered consents for those organizations. */
+  async forget(accountId: string, clientId: string, grantIds: string[], organizationIds: Array<string | undefined>): Promise<void> {
+    await Promise.all([
+      this.store.groupRemove(USER_CONSENTS, accountId, grantIds),
+      ...organizationIds.map((organizationId) => this.store.adapter(REMEMBERED_CONSENT).destroy(GrantOrganizations.#consentKey(accountId, clientId, organizationId))),
+    ]);
+  }
+
+  /** Drops list entries whose grant has ended (expired or revoked elsewhere). */
+  async prune(accountId: string, grantIds: string[]): Promise<void> {
+    if (grantIds.length) await this.store.groupRemove(USER_CONSENTS, accountId, grantIds);
   }
 }

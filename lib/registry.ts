@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 import type { ClientMetadata } from 'oidc-provider';
 
 import {
@@ -8,16 +10,24 @@ import {
   type ApplicationInput,
   type ParsedApplication,
 } from './applications.js';
-import { generateSecret, hashSecret, SecretVerifier, type ClientSecretInfo, type StoredSecret } from './client-secrets.js';
-import { ApplicationError } from './errors.js';
+import { generateSecret, hashConfiguredSecret, hashSecret, SecretVerifier, type ClientSecretInfo, type StoredSecret } from './client-secrets.js';
+import { ApplicationConflictError, ApplicationError } from './errors.js';
 import type { Store } from '../adapters/store.js';
 
-/** An application as stored: secrets as hashes only. A tombstone hides a seed application. */
-type StoredApplication = Application & { client_secrets: StoredSecret[]; created_at: string; updated_at: string };
+/** An application record: the application and its timestamps (secrets are records of their own). */
+type StoredApplication = Application & { created_at: string; updated_at: string };
+/** What a deletion leaves: no later write can bring the application back. */
 type Tombstone = { deleted: true };
 
 /** What `create` returns: the application and, once only, the plaintext of its first secret. */
 export type CreatedApplication = Application & { client_secret?: string };
+
+/** An application and the version of its record, for a conditional update (`If-Match`). */
+export interface VersionedApplication {
+  application: Application;
+  /** 0 for a seed application never changed at run time. */
+  version: number;
+}
 
 /** The fields `update` may change. The kind, client_id and confidentiality are fixed. */
 export type ApplicationUpdate = Partial<
@@ -47,15 +57,29 @@ export interface RegistryHooks {
   currentRequest?(): object | undefined;
 }
 
+/*
+ * Records (see the README's store section for what each store operation guarantees):
+ *   Application:<client_id>         versioned record: the application, or a tombstone
+ *   ApplicationSecrets:<client_id>  group: secret id -> stored secret (JSON); '' marks a revoked seed secret
+ *   ApplicationIndex:index          group: client ids created at run time
+ *   ClientSecretUsage:<secret id>   plain record: last_used_at
+ * Every write is one atomic store operation: concurrent writers on any number of instances
+ * never undo each other.
+ */
 const APPLICATIONS = 'Application';
-/** The list of run-time client ids, in a model of its own so no client_id can collide with it. */
+const SECRETS = 'ApplicationSecrets';
+/** The run-time client ids, in a model of its own so no client_id can collide with it. */
 const APPLICATION_INDEX = 'ApplicationIndex';
-const SECRET_USAGE = 'ClientSecretUsage';
 const INDEX_ID = 'index';
+const SECRET_USAGE = 'ClientSecretUsage';
+const REVOKED_MARKER = '';
 const MAX_SECRETS = 5;
+/** Attempts of an update that found its record changed under it before it gives up (409). */
+const WRITE_ATTEMPTS = 8;
 const USAGE_WRITE_INTERVAL_MS = 60_000;
 
-const publicView = ({ client_secrets: _secrets, created_at: _c, updated_at: _u, ...app }: StoredApplication): Application => app;
+const publicView = ({ created_at: _c, updated_at: _u, ...app }: StoredApplication): Application => app;
+const isTombstone = (record: unknown): record is Tombstone => (record as Tombstone | undefined)?.deleted === true;
 
 /**
  * The applications oidc-provider knows as clients, and their secrets. Applications created at
@@ -68,6 +92,8 @@ export class ApplicationRegistry {
   readonly #store: Store;
   readonly #hooks: RegistryHooks;
   readonly #seeded = new Map<string, StoredApplication>();
+  /** A seed application's secret: hashed in memory only (the seed holds it in plain anyway). */
+  readonly #seedSecrets = new Map<string, StoredSecret>();
   readonly #verifier = new SecretVerifier();
   readonly #usageWritten = new Map<string, number>();
   readonly #perRequest = new WeakMap<object, Map<string, Promise<StoredApplication | undefined>>>();
@@ -78,25 +104,17 @@ export class ApplicationRegistry {
     this.#hooks = hooks;
   }
 
-  /** Builds a registry; seed applications are validated and their secrets hashed here. */
+  /** Builds a registry; seed applications are validated here. */
   static async open(store: Store, hooks: RegistryHooks, seeded: ParsedApplication[] = []): Promise<ApplicationRegistry> {
     const registry = new ApplicationRegistry(store, hooks);
-    for (const app of seeded) {
-      const record = await registry.#record(app, 'seed application');
-      registry.#seeded.set(app.client_id, record);
+    const now = new Date().toISOString();
+    // Checked concurrently: a seed of a thousand applications starts in a moment.
+    await Promise.all(seeded.map((app) => registry.#check(app, 'seed application')));
+    for (const { client_secret, ...app } of seeded) {
+      registry.#seeded.set(app.client_id, { ...app, created_at: now, updated_at: now });
+      if (client_secret) registry.#seedSecrets.set(app.client_id, hashConfiguredSecret(client_secret, seedSecretId(app.client_id, client_secret), now));
     }
     return registry;
-  }
-
-  get #records() {
-    return this.#store.adapter(APPLICATIONS);
-  }
-
-  async #record(parsed: ParsedApplication, where: string): Promise<StoredApplication> {
-    const { client_secret, ...app } = parsed;
-    await this.#check(app, where);
-    const now = new Date().toISOString();
-    return { ...app, client_secrets: client_secret ? [await hashSecret(client_secret)] : [], created_at: now, updated_at: now };
   }
 
   async #check(app: Application, where: string): Promise<void> {
@@ -129,28 +147,70 @@ export class ApplicationRegistry {
   }
 
   async #read(clientId: string): Promise<StoredApplication | undefined> {
-    const record = (await this.#records.find(clientId)) as StoredApplication | Tombstone | undefined;
-    if (record && 'deleted' in record) return undefined;
+    const record = (await this.#store.adapter(APPLICATIONS).find(clientId)) as StoredApplication | Tombstone | undefined;
+    if (isTombstone(record)) return undefined;
     return record ?? this.#seeded.get(clientId);
   }
 
-  async #save(record: StoredApplication): Promise<void> {
-    await this.#records.upsert(record.client_id, record as never);
-    const request = this.#hooks.currentRequest?.();
-    if (request) this.#perRequest.get(request)?.delete(record.client_id);
+  /** The application record with its version; a seed application not changed yet is version 0. */
+  async #readVersioned(clientId: string): Promise<{ record: StoredApplication | undefined; version: number }> {
+    const stored = await this.#store.readVersioned(APPLICATIONS, clientId);
+    if (!stored) return { record: this.#seeded.get(clientId), version: 0 };
+    return { record: isTombstone(stored.value) ? undefined : (stored.value as unknown as StoredApplication), version: stored.version };
   }
 
-  /** Validates and saves an application; ids and secrets left out are generated. */
+  #forgetInRequest(clientId: string): void {
+    const request = this.#hooks.currentRequest?.();
+    if (request) this.#perRequest.get(request)?.delete(clientId);
+  }
+
+  /**
+   * Validates and saves an application; ids and secrets left out are generated. The record is
+   * created only where none exists (nor a deleted one's tombstone): a client_id is never reused.
+   */
   async create(input: ApplicationInput, where = 'application'): Promise<CreatedApplication> {
     const parsed = parseApplication(input, where);
-    if (await this.#stored(parsed.client_id)) {
-      throw new ApplicationError(`${where} ("${parsed.name}"): client_id "${parsed.client_id}" is already taken`);
-    }
-    const record = await this.#record(parsed, where);
-    await this.#save(record);
-    const index = await this.#index();
-    await this.#store.adapter(APPLICATION_INDEX).upsert(INDEX_ID, { ids: [...new Set([...index, record.client_id])] } as never);
-    return { ...publicView(record), ...(parsed.client_secret ? { client_secret: parsed.client_secret } : {}) };
+    const { client_secret, ...app } = parsed;
+    const taken = () => new ApplicationError(`${where} ("${parsed.name}"): client_id "${parsed.client_id}" is already taken`);
+    if (this.#seeded.has(app.client_id)) throw taken();
+    await this.#check(app, where);
+    const now = new Date().toISOString();
+    const record: StoredApplication = { ...app, created_at: now, updated_at: now };
+    if ((await this.#store.writeVersioned(APPLICATIONS, app.client_id, record as never, 0)) === undefined) throw taken();
+    // The record first: a secret is never added to an application someone else created.
+    await Promise.all([
+      client_secret ? this.#addSecret(app.client_id, await hashSecret(client_secret)) : undefined,
+      this.#store.groupPut(APPLICATION_INDEX, INDEX_ID, app.client_id, '1'),
+    ]);
+    this.#forgetInRequest(app.client_id);
+    return { ...publicView(record), ...(client_secret ? { client_secret } : {}) };
+  }
+
+  /**
+   * Creates or replaces an application given as configuration (`createProvider({ applications })`,
+   * written at every start so a shared store follows the code), its configured secret included.
+   * Unlike `create`, this may replace a deleted application: the configuration says it exists.
+   */
+  async put(input: ApplicationInput, where = 'application'): Promise<CreatedApplication> {
+    if (!input.client_id) return this.create(input, where);
+    const parsed = parseApplication(input, where);
+    const { client_secret, ...app } = parsed;
+    await this.#check(app, where);
+    await this.#write(app.client_id, async (current) => {
+      const now = new Date().toISOString();
+      return { ...app, created_at: current?.created_at ?? now, updated_at: now };
+    }, { includeDeleted: true });
+    // The configured secret replaces every other; its id follows from it, so instances starting
+    // together write the same member.
+    const configuredId = client_secret ? seedSecretId(app.client_id, client_secret) : undefined;
+    const others = Object.keys(await this.#store.groupRead(SECRETS, app.client_id)).filter((id) => id !== configuredId);
+    await Promise.all([
+      client_secret ? this.#store.groupPut(SECRETS, app.client_id, configuredId!, JSON.stringify({ ...(await hashSecret(client_secret)), id: configuredId })) : undefined,
+      this.#store.groupRemove(SECRETS, app.client_id, others),
+      this.#store.groupPut(APPLICATION_INDEX, INDEX_ID, app.client_id, '1'),
+    ]);
+    this.#forgetInRequest(app.client_id);
+    return { ...app, ...(client_secret ? { client_secret } : {}) };
   }
 
   async get(clientId: string): Promise<Application | undefined> {
@@ -158,53 +218,118 @@ export class ApplicationRegistry {
     return record && publicView(record);
   }
 
+  /** An application with the version of its record (for `If-Match`). */
+  async getVersioned(clientId: string): Promise<VersionedApplication | undefined> {
+    const { record, version } = await this.#readVersioned(clientId);
+    return record && { application: publicView(record), version };
+  }
+
   /** All applications, ordered by client_id. */
   async list(): Promise<Application[]> {
-    const ids = [...new Set([...this.#seeded.keys(), ...(await this.#index())])].sort();
+    const index = await this.#store.groupRead(APPLICATION_INDEX, INDEX_ID);
+    const ids = [...new Set([...this.#seeded.keys(), ...Object.keys(index)])].sort();
     const apps = await Promise.all(ids.map((id) => this.get(id)));
     return apps.filter((app): app is Application => app !== undefined);
   }
 
-  /** Changes an application; takes effect at once on every instance sharing the store. */
-  async update(clientId: string, changes: ApplicationUpdate): Promise<Application> {
-    const record = await this.#stored(clientId);
-    if (!record) throw new ApplicationError(`no application "${clientId}"`);
-    const { client_secrets, created_at, ...current } = record;
-    const parsed = parseApplication({ ...stripTimestamps(current), ...changes, client_id: clientId }, `application "${clientId}"`);
-    const { client_secret: _generated, ...app } = parsed;
-    if (app.application_type !== record.application_type || (app as { is_public?: boolean }).is_public !== (record as { is_public?: boolean }).is_public) {
-      throw new ApplicationError(`application "${clientId}": application_type and is_public cannot change`);
-    }
-    await this.#check(app, `application "${clientId}"`);
-    const updated: StoredApplication = { ...app, client_secrets, created_at, updated_at: new Date().toISOString() };
-    await this.#save(updated);
-    return publicView(updated);
+  /**
+   * Changes an application; takes effect at once on every instance sharing the store. The change
+   * is applied to the record as it is when written (compare-and-set, retried): a concurrent
+   * change to other fields, or a secret created meanwhile, is kept. With `ifVersion`, the update
+   * applies only to that version (ApplicationConflictError with `precondition` otherwise).
+   */
+  async update(clientId: string, changes: ApplicationUpdate, ifVersion?: number): Promise<VersionedApplication> {
+    const where = `application "${clientId}"`;
+    return this.#write(clientId, async (current) => {
+      const { created_at, updated_at: _u, ...fields } = current!;
+      const parsed = parseApplication({ ...fields, ...changes, client_id: clientId }, where);
+      const { client_secret: _generated, ...app } = parsed;
+      if (app.application_type !== current!.application_type || (app as { is_public?: boolean }).is_public !== (current as { is_public?: boolean }).is_public) {
+        throw new ApplicationError(`${where}: application_type and is_public cannot change`);
+      }
+      await this.#check(app, where);
+      return { ...app, created_at, updated_at: new Date().toISOString() };
+    }, { ifVersion });
   }
 
-  /** Deletes an application. Its tokens stop working at once (the provider no longer finds the client). */
+  /**
+   * Reads the record, computes its next state and writes it if nobody wrote in between; else
+   * reads again. `change` receives undefined only with `includeDeleted` (a missing or deleted app).
+   */
+  async #write(
+    clientId: string,
+    change: (current: StoredApplication | undefined) => Promise<StoredApplication>,
+    options: { ifVersion?: number; includeDeleted?: boolean } = {},
+  ): Promise<VersionedApplication> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+      const { record, version } = await this.#readVersioned(clientId);
+      if (!record && !options.includeDeleted) throw new ApplicationError(`no application "${clientId}"`);
+      if (options.ifVersion !== undefined && options.ifVersion !== version) {
+        throw new ApplicationConflictError(`application "${clientId}" is at version ${version}, not ${options.ifVersion}`, true);
+      }
+      const next = await change(record);
+      const written = await this.#store.writeVersioned(APPLICATIONS, clientId, next as never, version);
+      if (written !== undefined) {
+        this.#forgetInRequest(clientId);
+        return { application: publicView(next), version: written };
+      }
+      if (options.ifVersion !== undefined) throw new ApplicationConflictError(`application "${clientId}" was changed meanwhile`, true);
+    }
+    throw new ApplicationConflictError(`application "${clientId}" is being changed by others: try again`);
+  }
+
+  /**
+   * Deletes an application: a tombstone replaces its record, so no later write (an update, a
+   * secret, a create with its client_id) brings it back. Its tokens stop working at once (the
+   * provider no longer finds the client).
+   */
   async delete(clientId: string): Promise<boolean> {
-    if (!(await this.#stored(clientId))) return false;
-    if (this.#seeded.has(clientId)) await this.#records.upsert(clientId, { deleted: true } as never);
-    else await this.#records.destroy(clientId);
-    const index = await this.#index();
-    await this.#store.adapter(APPLICATION_INDEX).upsert(INDEX_ID, { ids: index.filter((id) => id !== clientId) } as never);
-    return true;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt += 1) {
+      const { record, version } = await this.#readVersioned(clientId);
+      if (!record) return false;
+      if ((await this.#store.writeVersioned(APPLICATIONS, clientId, { deleted: true } as never, version)) === undefined) continue;
+      this.#forgetInRequest(clientId);
+      await Promise.all([this.#store.groupRemove(APPLICATION_INDEX, INDEX_ID, [clientId]), this.#store.adapter(SECRETS).destroy(clientId)]);
+      return true;
+    }
+    throw new ApplicationConflictError(`application "${clientId}" is being changed by others: try again`);
   }
 
   /** Adds a secret (rotation: create the new one, deploy it, revoke the old one). */
   async createSecret(clientId: string): Promise<CreatedSecret> {
-    const record = await this.#confidential(clientId);
-    if (record.client_secrets.length >= MAX_SECRETS) throw new ApplicationError(`application "${clientId}" already has ${MAX_SECRETS} secrets: revoke one first`);
+    await this.#confidential(clientId);
     const secret = generateSecret();
     const stored = await hashSecret(secret);
-    await this.#save({ ...record, client_secrets: [...record.client_secrets, stored], updated_at: new Date().toISOString() });
+    await this.#addSecret(clientId, stored);
     return { id: stored.id, secret_hint: stored.secret_hint, created_at: stored.created_at, secret };
   }
 
+  /** One group member per secret; the limit is checked by the store in the same step. */
+  async #addSecret(clientId: string, stored: StoredSecret): Promise<void> {
+    const seed = this.#seedSecrets.get(clientId);
+    const members = seed ? await this.#store.groupRead(SECRETS, clientId) : {};
+    const limit = seed && members[seed.id] !== REVOKED_MARKER ? MAX_SECRETS - 1 : MAX_SECRETS;
+    if (!(await this.#store.groupPut(SECRETS, clientId, stored.id, JSON.stringify(stored), { limit }))) {
+      throw new ApplicationError(`application "${clientId}" already has ${MAX_SECRETS} secrets: revoke one first`);
+    }
+  }
+
+  /** The application's active secrets: its seed secret unless revoked, and those created at run time. */
+  async #secrets(clientId: string): Promise<StoredSecret[]> {
+    const members = await this.#store.groupRead(SECRETS, clientId);
+    const seed = this.#seedSecrets.get(clientId);
+    const created = Object.values(members)
+      .filter((value) => value !== REVOKED_MARKER)
+      .map((value) => JSON.parse(value) as StoredSecret)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+    return seed && members[seed.id] !== REVOKED_MARKER ? [seed, ...created] : created;
+  }
+
   async listSecrets(clientId: string): Promise<ClientSecretInfo[]> {
-    const record = await this.#confidential(clientId);
+    await this.#confidential(clientId);
+    const secrets = await this.#secrets(clientId);
     return Promise.all(
-      record.client_secrets.map(async ({ id, secret_hint, created_at }) => {
+      secrets.map(async ({ id, secret_hint, created_at }) => {
         const usage = (await this.#store.adapter(SECRET_USAGE).find(id)) as { last_used_at?: string } | undefined;
         return { id, secret_hint, created_at, ...(usage?.last_used_at ? { last_used_at: usage.last_used_at } : {}) };
       }),
@@ -213,20 +338,27 @@ export class ApplicationRegistry {
 
   /** Revokes a secret at once, on every instance. */
   async revokeSecret(clientId: string, secretId: string): Promise<boolean> {
-    const record = await this.#confidential(clientId);
-    const remaining = record.client_secrets.filter((s) => s.id !== secretId);
-    if (remaining.length === record.client_secrets.length) return false;
-    await this.#save({ ...record, client_secrets: remaining, updated_at: new Date().toISOString() });
-    await this.#store.adapter(SECRET_USAGE).destroy(secretId);
-    return true;
+    await this.#confidential(clientId);
+    const seed = this.#seedSecrets.get(clientId);
+    let revoked: boolean;
+    if (seed?.id === secretId) {
+      // A seed secret is configuration: a marker in the store hides it on every instance.
+      const members = await this.#store.groupRead(SECRETS, clientId);
+      revoked = members[secretId] !== REVOKED_MARKER;
+      if (revoked) await this.#store.groupPut(SECRETS, clientId, secretId, REVOKED_MARKER);
+    } else {
+      revoked = (await this.#store.groupRemove(SECRETS, clientId, [secretId])) > 0;
+    }
+    if (revoked) await this.#store.adapter(SECRET_USAGE).destroy(secretId);
+    return revoked;
   }
 
   /** Client authentication: true when `presented` is one of the app's active secrets. */
   async verifySecret(clientId: string, presented: string): Promise<boolean> {
     if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) return false;
-    const record = await this.#stored(clientId);
+    const [record, secrets] = await Promise.all([this.#stored(clientId), this.#secrets(clientId)]);
     if (!record) return false;
-    const secret = await this.#verifier.verify(clientId, presented, record.client_secrets);
+    const secret = await this.#verifier.verify(clientId, presented, secrets);
     if (secret) await this.#recordUse(secret.id);
     return secret !== undefined;
   }
@@ -243,8 +375,8 @@ export class ApplicationRegistry {
   }
 
   /**
-   * `last_used_at` lives in its own record (a write to the app record could race a revocation
-   * and bring a revoked secret back), written at most once a minute per secret per instance.
+   * `last_used_at` lives in its own record (a blind write: nothing else writes it), written at
+   * most once a minute per secret per instance.
    */
   async #recordUse(secretId: string): Promise<void> {
     const now = Date.now();
@@ -259,14 +391,12 @@ export class ApplicationRegistry {
     if (record.application_type === 'oauth' && record.is_public) throw new ApplicationError(`application "${clientId}" is public: it has no secrets`);
     return record;
   }
-
-  async #index(): Promise<string[]> {
-    const record = (await this.#store.adapter(APPLICATION_INDEX).find(INDEX_ID)) as { ids?: string[] } | undefined;
-    return record?.ids ?? [];
-  }
 }
 
-function stripTimestamps<T extends object>(app: T): T {
-  const { updated_at: _u, ...rest } = app as T & { updated_at?: string };
-  return rest as T;
+/**
+ * A configured secret's id follows from the application and the secret: instances agree on it,
+ * and a new secret in the configuration is a new id (revoking the old one does not hide it).
+ */
+function seedSecretId(clientId: string, secret: string): string {
+  return `secret_cfg_${hash('sha256', `${clientId}\0${secret}`, 'base64url').slice(0, 16)}`;
 }

@@ -30,7 +30,15 @@ export class ApplicationAdmin {
   }
 
   async get(clientId: string): Promise<ApplicationObject> {
-    return applicationObject(await this.#find(clientId));
+    return (await this.getVersioned(clientId)).object;
+  }
+
+  /** The application and its version: the HTTP layer's `ETag`. */
+  async getVersioned(clientId: string): Promise<{ object: ApplicationObject; version: number }> {
+    if (clientId === '') throw badRequest('an application id is required');
+    const found = await this.registry.getVersioned(clientId);
+    if (!found) throw notFound(`no application "${clientId}"`);
+    return { object: applicationObject(found.application), version: found.version };
   }
 
   async create(body: unknown): Promise<CreatedApplicationObject> {
@@ -40,10 +48,20 @@ export class ApplicationAdmin {
 
   /** A partial update (PUT and PATCH alike); `null` removes an optional field. */
   async update(clientId: string, body: unknown): Promise<ApplicationObject> {
+    return (await this.updateVersioned(clientId, body)).object;
+  }
+
+  /**
+   * The same, applied only to `ifVersion` when given (`If-Match`: 412 when the application has
+   * changed since). Without it the change is applied to the current record: a concurrent change
+   * of other fields is kept, never undone.
+   */
+  async updateVersioned(clientId: string, body: unknown, ifVersion?: number): Promise<{ object: ApplicationObject; version: number }> {
     const parsed = parseBody(updateApplicationBody, body, READ_ONLY_FIELDS);
     await this.#find(clientId);
     const changes = Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, value ?? undefined])) as ApplicationUpdate;
-    return applicationObject(await this.registry.update(clientId, changes));
+    const updated = await this.registry.update(clientId, changes, ifVersion);
+    return { object: applicationObject(updated.application), version: updated.version };
   }
 
   async delete(clientId: string): Promise<void> {

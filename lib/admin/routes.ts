@@ -1,4 +1,5 @@
 import type { ApplicationAdmin } from './applications.js';
+import { AdminError } from './errors.js';
 import { parsePage } from './pagination.js';
 import type { Route } from './router.js';
 import type { UserAdmin } from './users.js';
@@ -32,7 +33,9 @@ export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin): Route[] {
       methods: {
         async GET(ctx, { client_id }) {
           readQuery(ctx, []);
-          ctx.body = await apps.get(client_id!);
+          const { object, version } = await apps.getVersioned(client_id!);
+          ctx.set('ETag', etag(version));
+          ctx.body = object;
         },
         PUT: update,
         PATCH: update,
@@ -92,6 +95,23 @@ export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin): Route[] {
   async function update(ctx: Parameters<NonNullable<Route['methods']['PUT']>>[0], { client_id }: Record<string, string>) {
     readQuery(ctx, []);
     const body = await readJsonBody(ctx, { required: true });
-    ctx.body = await apps.update(client_id!, body);
+    const { object, version } = await apps.updateVersioned(client_id!, body, ifMatch(ctx.get('If-Match')));
+    ctx.set('ETag', etag(version));
+    ctx.body = object;
   }
+}
+
+/** An application's version as an entity tag (RFC 9110 section 8.8.3). */
+const etag = (version: number) => `"${version}"`;
+
+/**
+ * The version an `If-Match` header asks for: undefined when absent or `*` (the application
+ * exists: checked anyway). A tag that is not one of ours can never match: 412.
+ */
+function ifMatch(header: string): number | undefined {
+  const value = header.trim();
+  if (value === '' || value === '*') return undefined;
+  const match = /^"(\d{1,15})"$/.exec(value); // strong comparison only (RFC 9110 section 13.1.1)
+  if (!match) throw new AdminError(412, 'precondition_failed', 'If-Match does not name a version of this application');
+  return Number(match[1]);
 }

@@ -45,9 +45,10 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
     return renderLogin(runtime, ctx, details, { error: 'This sign-in step is already complete.' });
   }
   const clientId = String(details.params.client_id);
-  // Brute-force limits: checked before the password, the same way whether the account exists or not.
-  const throttle = await runtime.loginThrottle?.check(email, ctx.ip);
-  if (throttle?.locked) {
+  // Brute-force limits: a place is taken before the password is checked (so parallel attempts
+  // cannot pass the limit), the same way whether the account exists or not.
+  const attempt = await runtime.loginThrottle?.begin(email, ctx.ip);
+  if (attempt && !attempt.allowed) {
     runtime.audit('login.throttled', { client_id: clientId, ip: ctx.ip, reason: 'too many failed logins' });
     ctx.status = 429;
     ctx.set('Retry-After', '60');
@@ -55,12 +56,12 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
   }
   const user = email && password ? await runtime.directory.authenticate(email, password) : undefined;
   if (!user) {
-    await runtime.loginThrottle?.failed(email, ctx.ip);
+    if (attempt) await runtime.loginThrottle?.failed(attempt);
     runtime.audit('login.failed', { client_id: clientId, ip: ctx.ip, reason: 'invalid credentials' });
     ctx.status = 401;
     return renderLogin(runtime, ctx, details, { error: 'Incorrect email or password.', email });
   }
-  if (throttle) await runtime.loginThrottle?.succeeded(email, throttle);
+  if (attempt) await runtime.loginThrottle?.succeeded(attempt);
   runtime.audit('login.succeeded', { client_id: clientId, user_id: user.id, ip: ctx.ip });
   // After "Use another account" nothing chosen for the previous account carries over. When the
   // account differs from the session's, oidc-provider ends that session first (resume.js).
