@@ -40,7 +40,7 @@ const m2mApplicationSchema = z
     client_secret: z.string().min(16).optional(),
     name: z.string().min(1),
     description: z.string().optional(),
-    organization_id: z.string().min(1, 'an M2M application needs organization_id'),
+    organization_id: z.string({ error: 'an M2M application needs organization_id' }).min(1, 'an M2M application needs organization_id'),
     scopes: z.array(z.string().min(1)).optional(),
     redirect_uris: z.never({ message: 'an M2M application has no redirect_uris' }).optional(),
   })

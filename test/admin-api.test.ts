@@ -262,6 +262,7 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       const refused: [string, string, unknown, RegExp][] = [
         ['POST', '/admin/applications', webApp('Partner app', { is_first_party: false }), /third-party application needs organization_id/],
         ['POST', '/admin/applications', m2m('Ghost org', 'org_ghost'), /unknown organization_id "org_ghost"/],
+        ['POST', '/admin/applications', { application_type: 'm2m', name: 'No org' }, /M2M application needs organization_id/],
         ['POST', '/admin/applications', webApp('No redirect', { redirect_uris: [] }), /at least one redirect_uri/],
         ['POST', '/admin/applications', webApp('Wild', { redirect_uris: ['https://*.example.com/cb'] }), /wildcards are not allowed/],
         ['POST', '/admin/applications', webApp('Scheme', { redirect_uris: ['com.example.app:/cb'] }), /private-use scheme is for public/],
@@ -281,6 +282,32 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       const names = (await api('GET', '/admin/applications?limit=100')).body.data.map((a: Json) => a.name);
       expect(names).not.to.include.members(['Partner app', 'Ghost org', 'Wild']);
       expect((await api('GET', `/admin/applications/${DEMO.crm.clientId}`)).body.organization_id).to.equal('org_partner');
+    });
+
+    it('versions applications: ETag on GET and PATCH, If-Match applies an update only to that version (412 otherwise)', async () => {
+      const created = await api('POST', '/admin/applications', { body: m2m('Versioned', 'org_globex') });
+      const id = created.body.client_id;
+      const read = await api('GET', `/admin/applications/${id}`);
+      const etag = read.headers.get('etag')!;
+      expect(etag).to.match(/^"\d+"$/);
+      const patched = await api('PATCH', `/admin/applications/${id}`, { body: { name: 'Versioned 2' }, headers: { 'if-match': etag } });
+      expect(patched.status).to.equal(200);
+      const next = patched.headers.get('etag')!;
+      expect(next).not.to.equal(etag);
+      const stale = await api('PATCH', `/admin/applications/${id}`, { body: { name: 'Lost' }, headers: { 'if-match': etag } });
+      expect(stale.status).to.equal(412);
+      expect(stale.body.error).to.equal('precondition_failed');
+      for (const foreign of ['W/' + next, '"abc"', 'nonsense']) {
+        expect((await api('PATCH', `/admin/applications/${id}`, { body: { name: 'Lost' }, headers: { 'if-match': foreign } })).status, foreign).to.equal(412);
+      }
+      expect((await api('PATCH', `/admin/applications/${id}`, { body: { description: 'kept' }, headers: { 'if-match': '*' } })).status).to.equal(200);
+      expect((await api('GET', `/admin/applications/${id}`)).body).to.include({ name: 'Versioned 2', description: 'kept' });
+      // A seed application not changed yet is version 0; a deleted one stays deleted.
+      expect((await api('GET', `/admin/applications/${DEMO.portal.clientId}`)).headers.get('etag')).to.match(/^"\d+"$/);
+      expect((await api('DELETE', `/admin/applications/${id}`)).status).to.equal(204);
+      expect((await api('PATCH', `/admin/applications/${id}`, { body: { name: 'Back' } })).status).to.equal(404);
+      expect((await api('POST', `/admin/applications/${id}/client_secrets`, { body: {} })).status).to.equal(404);
+      expect((await api('GET', `/admin/applications/${id}`)).status).to.equal(404);
     });
 
     it('creates applications (secret shown once) and pages through them with a stable cursor', async () => {

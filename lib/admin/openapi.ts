@@ -35,6 +35,8 @@ const ERROR_CODES = [
   'request_too_large',
   'unsupported_media_type',
   'unprocessable_entity',
+  'conflict',
+  'precondition_failed',
   'temporarily_unavailable',
   'server_error',
 ];
@@ -175,6 +177,8 @@ const responses: Record<string, Schema> = {
   Unprocessable: errorResponse(
     'Well-formed but refused (`unprocessable_entity`): a third-party or M2M app without organization_id, an unknown organization, a bad redirect URI or URL, changing an M2M app\'s OAuth-only fields, a sixth secret, a secret for a public app.',
   ),
+  Conflict: errorResponse('Other writes to the same application kept winning; nothing was changed: try again (`conflict`).'),
+  PreconditionFailed: errorResponse('`If-Match` does not name the application\'s current version; nothing was changed (`precondition_failed`).'),
   ServiceUnavailable: errorResponse('The store is unavailable (`temporarily_unavailable`); retry after the Retry-After delay.', {
     'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } },
   }),
@@ -190,6 +194,12 @@ const parameters: Record<string, Schema> = {
     description: `Page size, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}).`,
     schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
   },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    description: 'The `ETag` of the version this update is for: applied only if the application is still at that version (412 otherwise). `*` or absent: applied to the current version.',
+    schema: { type: 'string' },
+  },
   After: { name: 'after', in: 'query', description: 'The cursor from `list_metadata.after` of the previous page.', schema: { type: 'string' } },
 };
 
@@ -199,16 +209,28 @@ const withBody = { '413': response('PayloadTooLarge'), '415': response('Unsuppor
 const noContent = (description: string) => ({ '204': { description } });
 const ok = (description: string, schema: string) => ({ description, content: json(ref(schema)) });
 
+const etagHeader = { description: 'The application\'s version, for `If-Match`.', schema: { type: 'string' } };
+
 const updateOperation = (method: 'put' | 'patch') => ({
   operationId: method === 'put' ? 'replaceApplication' : 'updateApplication',
   summary: method === 'put' ? 'Update an application (same as PATCH)' : 'Update an application',
   description:
     'A partial update: fields left out keep their value, `null` removes an optional field, lists are replaced whole. ' +
-    'application_type, is_public and client_id cannot change. Takes effect at once on every instance.',
+    'application_type, is_public and client_id cannot change. Takes effect at once on every instance. ' +
+    'The change is applied to the application as it is when written: a concurrent change of other fields, or a secret created meanwhile, is kept. ' +
+    'With `If-Match`, it applies only to that version.',
   tags: ['applications'],
-  parameters: [parameter('ClientId')],
+  parameters: [parameter('ClientId'), parameter('IfMatch')],
   requestBody: { required: true, content: json(ref('UpdateApplicationRequest')) },
-  responses: { '200': ok('The updated application.', 'Application'), ...common, '404': response('NotFound'), ...withBody, '422': response('Unprocessable') },
+  responses: {
+    '200': { ...ok('The updated application.', 'Application'), headers: { ETag: etagHeader } },
+    ...common,
+    '404': response('NotFound'),
+    '409': response('Conflict'),
+    '412': response('PreconditionFailed'),
+    ...withBody,
+    '422': response('Unprocessable'),
+  },
 });
 
 export interface OpenApiDocumentOptions {
@@ -269,14 +291,16 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
           summary: 'Get an application',
           tags: ['applications'],
           parameters: [parameter('ClientId')],
-          responses: { '200': ok('The application.', 'Application'), ...common, '404': response('NotFound') },
+          responses: { '200': { ...ok('The application.', 'Application'), headers: { ETag: etagHeader } }, ...common, '404': response('NotFound') },
         },
         put: updateOperation('put'),
         patch: updateOperation('patch'),
         delete: {
           operationId: 'deleteApplication',
           summary: 'Delete an application',
-          description: 'Its tokens stop working at once: introspection answers inactive, refresh and client authentication fail.',
+          description:
+            'Its tokens stop working at once: introspection answers inactive, refresh and client authentication fail. ' +
+            'A deleted application stays deleted: no later update, secret or create with its client_id brings it back.',
           tags: ['applications'],
           parameters: [parameter('ClientId')],
           responses: { ...noContent('Deleted.'), ...common, '404': response('NotFound') },

@@ -47,7 +47,8 @@ const createM2MApplication = z
     application_type: z.literal('m2m').meta({ description: 'Gets tokens with client_credentials for its organization.' }),
     name: text(NAME),
     description: z.string().optional().meta({ description: DESCRIPTION }),
-    organization_id: text(ORGANIZATION),
+    // Optional here: a missing organization is the registry's 422, as for a third-party app.
+    organization_id: text(ORGANIZATION).optional(),
     scopes: list(SCOPES).optional(),
   })
   .strict()
