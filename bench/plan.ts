@@ -22,6 +22,17 @@ export interface SoakPlan {
   sampleMs: number;
 }
 
+/** The start-up measurement: createProvider with a generated seed this large (bench/startup/). */
+export interface StartupPlan {
+  users: number;
+  applications: number;
+  organizations: number;
+  /** the measurement fails after this long, ms */
+  timeoutMs: number;
+}
+
+const STARTUP: StartupPlan = { users: 10_000, applications: 1_000, organizations: 100, timeoutMs: 10 * 60_000 };
+
 export interface Plan {
   mode: 'full' | 'quick';
   /** concurrency levels every scenario runs at */
@@ -34,6 +45,8 @@ export interface Plan {
   scryptLevels: number[];
   targets: TargetPlan[];
   soak?: SoakPlan;
+  /** measured first, outside the time cap */
+  startup?: StartupPlan;
   /** nothing new starts after this long; the bench then reports what it has */
   timeCapMs: number;
   /** time kept for each run still to come when a run is given its deadline (see runner.ts) */
@@ -86,13 +99,15 @@ export const FULL: Plan = {
     ttl: { accessToken: 20, idToken: 20, refreshToken: 30, authorizationCode: 10, session: 30, grant: 30, interaction: 30 },
     sampleMs: 5_000,
   },
+  startup: STARTUP,
   timeCapMs: 40 * 60_000,
   reservePerRunMs: 5_000,
 };
 
 /**
  * Under a minute on a 2-core machine: orgconnect and the baseline on both stores (ES256 is for the
- * full run), one concurrency level, small counts, no soak, no scrypt flow.
+ * full run), one concurrency level, small counts, no soak, no scrypt flow. The start-up measurement
+ * comes on top (`--no-startup` skips it).
  */
 export const QUICK: Plan = {
   mode: 'quick',
@@ -118,6 +133,7 @@ export const QUICK: Plan = {
     ...t,
     scenarios: ['client_credentials', 'authorization_code', 'refresh_token', 'introspection', 'jwt_verify'] as ScenarioName[],
   })),
+  startup: STARTUP,
   timeCapMs: 50_000,
   reservePerRunMs: 1_000,
 };
@@ -138,6 +154,10 @@ export interface Args {
   pin: boolean;
   /** `--rounds=N`: measure every run N times (interleaved) and keep the fastest; default 1 */
   rounds: number;
+  /** `--no-startup`: skip the start-up measurement */
+  startup: boolean;
+  /** `--startup-only`: only the start-up measurement */
+  startupOnly: boolean;
 }
 
 function levelList(value: string): number[] {
@@ -155,7 +175,7 @@ function scenarioList(value: string, flag: string): ScenarioName[] {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, pin: true, rounds: 1, profileStore: 'memory' };
+  const args: Args = { plan: argv.includes('--quick') ? QUICK : FULL, soak: true, pin: true, rounds: 1, profileStore: 'memory', startup: true, startupOnly: false };
   for (const arg of argv) {
     const [flag, value] = arg.split('=', 2) as [string, string | undefined];
     if (flag === '--quick') continue;
@@ -165,6 +185,8 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--scenarios' && value) args.scenarios = scenarioList(value, '--scenarios');
     else if (flag === '--no-soak') args.soak = false;
     else if (flag === '--no-pin') args.pin = false;
+    else if (flag === '--no-startup') args.startup = false;
+    else if (flag === '--startup-only') args.startupOnly = true;
     else if (flag === '--rounds' && value && /^[1-9]$/.test(value)) args.rounds = Number(value);
     else if (flag === '--levels' && value) args.plan = { ...args.plan, levels: levelList(value), scryptLevels: args.plan.scryptLevels.length ? levelList(value) : [] };
     else if (flag === '--help' || flag === '-h') {
@@ -175,6 +197,8 @@ export function parseArgs(argv: string[]): Args {
           '  --targets=a,b           only targets whose name contains a or b (e.g. memory, orgconnect·redis)',
           `  --scenarios=a,b         only these scenarios (${SCENARIOS.join(', ')})`,
           '  --no-soak               skip the memory soak run (full mode)',
+          '  --no-startup            skip the start-up measurement (createProvider with 10,000 users, 1,000 apps)',
+          '  --startup-only          only the start-up measurement',
           '  --no-pin                do not pin the server under test to a CPU of its own (taskset)',
           '  --levels=a,b            concurrency levels instead of the plan\'s (e.g. --levels=8)',
           '  --rounds=N              measure each run N times, interleaved, and report the fastest (busy machines)',
@@ -188,5 +212,6 @@ export function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
+  if (args.startupOnly && !args.startup) throw new Error('--startup-only and --no-startup contradict each other');
   return args;
 }

@@ -9,13 +9,14 @@ import { describePinning, enablePinning } from './pin.js';
 import { commandDelta, startBenchRedis, type BenchRedis } from './redis.js';
 import { computeRatios } from './report/ratios.js';
 import { machineInfo } from './report/machine.js';
-import type { BenchReport, RunRecord, TargetRecord } from './report/types.js';
+import type { BenchReport, RunRecord, StartupRecord, TargetRecord } from './report/types.js';
 import { authorizationCode, authorizationCodeScrypt, stepTimes } from './scenarios/authorization-code.js';
 import { clientCredentials } from './scenarios/client-credentials.js';
 import { introspection } from './scenarios/introspection.js';
 import { jwtVerifyScenario } from './scenarios/jwt-verify.js';
 import { refreshToken } from './scenarios/refresh-token.js';
 import { runSoak } from './scenarios/soak.js';
+import { measureStartup } from './startup/run.js';
 import type { Scenario, Target } from './scenarios/types.js';
 import { launchServer, type ServerHandle } from './servers/launch.js';
 
@@ -72,8 +73,12 @@ export async function startTargets(plans: TargetPlan[], secrets: SharedSecrets, 
 export async function runBench(args: Args): Promise<BenchReport> {
   const { plan } = args;
   const startedAt = new Date();
-  const deadline = startedAt.getTime() + plan.timeCapMs;
-  const machine = { ...machineInfo(), pinning: args.pin ? (enablePinning(), describePinning()) : undefined };
+  const info = machineInfo();
+  // Before pinning (its child would inherit the bench's CPU) and outside the time cap.
+  const startup = plan.startup && args.startup ? await measureStartup(plan.startup) : undefined;
+  if (args.startupOnly) return startupOnlyReport(args, startedAt, info, startup);
+  const deadline = Date.now() + plan.timeCapMs;
+  const machine = { ...info, pinning: args.pin ? (enablePinning(), describePinning()) : undefined };
   const notes: string[] = [];
   const targets = plan.targets.filter((t) => !args.targets || args.targets.some((name) => t.name.includes(name)));
   if (targets.length === 0) throw new Error('no target left by --targets');
@@ -188,9 +193,31 @@ export async function runBench(args: Args): Promise<BenchReport> {
     stepTimes: Object.fromEntries(stepTimes),
     redis: redisMemory,
     soak,
+    startup,
     ratios: computeRatios(runs),
     truncated,
     notes,
+  };
+}
+
+/** `--startup-only`: a report with the start-up measurement and nothing else. */
+function startupOnlyReport(args: Args, startedAt: Date, machine: BenchReport['machine'], startup: StartupRecord | undefined): BenchReport {
+  machine.loadAverageEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  return {
+    version: 1,
+    mode: args.plan.mode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    plan: args.plan,
+    rounds: args.rounds,
+    targets: [],
+    runs: [],
+    stepTimes: {},
+    startup,
+    ratios: [],
+    truncated: false,
+    notes: ['--startup-only: the start-up measurement alone'],
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import { z } from 'zod';
@@ -5,6 +6,7 @@ import { z } from 'zod';
 import { parseApplication, type ParsedApplication } from './applications.js';
 import type { Organization, SeedUser } from './directory.js';
 import { ApplicationError, SeedError } from './errors.js';
+import { parsePasswordHash } from './passwords.js';
 
 const organizationSchema = z.object({ id: z.string().min(1), name: z.string().min(1) }).strict();
 
@@ -14,13 +16,20 @@ const userSchema = z
     email: z.string().email(),
     email_verified: z.boolean().optional(),
     password: z.string().min(1).optional(),
+    password_hash: z.string().optional(),
     name: z.string().optional(),
     given_name: z.string().optional(),
     family_name: z.string().optional(),
     picture: z.string().url().optional(),
     organizations: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((user, ctx) => {
+    if (user.password_hash === undefined) return;
+    if (user.password !== undefined) ctx.addIssue({ code: 'custom', message: 'give password or password_hash, not both' });
+    const parsed = parsePasswordHash(user.password_hash);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['password_hash'], message: parsed.problem });
+  });
 
 /** The seed file format (documented in the README): demo data for `npm start` and the test kit. */
 export interface Seed {
@@ -40,6 +49,36 @@ function parseEntry<T>(schema: z.ZodType<T>, kind: string, index: number, entry:
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
   throw new SeedError(`${entryName(kind, index, entry)}: ${issues.join('; ')}`);
+}
+
+/**
+ * The client_id of a seed application given none: derived from its kind and name, so every start and
+ * every instance sharing a store gives it the same id (a random one would make a new app per start).
+ */
+export function seedClientId(app: { application_type: string; name: string }): string {
+  return `client_${createHash('sha256').update(`seed:${app.application_type}:${app.name}`).digest('hex').slice(0, 24)}`;
+}
+
+/** Duplicate application ids; a derived one says how to fix it. */
+function rejectDuplicateApplications(applications: ParsedApplication[], derived: boolean[], names: string[]): void {
+  const seen = new Map<string, number>();
+  applications.forEach((app, index) => {
+    const first = seen.get(app.client_id);
+    if (first === undefined) {
+      seen.set(app.client_id, index);
+      return;
+    }
+    if (derived[index] && derived[first]) {
+      throw new SeedError(`${names[index]}: same kind and name as ${names[first]}, so the same derived client_id "${app.client_id}": give it a client_id`);
+    }
+    if (derived[index] || derived[first]) {
+      const which = derived[index] ? index : first;
+      throw new SeedError(
+        `${names[index]}: duplicate id "${app.client_id}" (${names[which]} has no client_id, its id is derived from its kind and name): give it a client_id`,
+      );
+    }
+    throw new SeedError(`applications[${index}]: duplicate id "${app.client_id}"`);
+  });
 }
 
 function rejectDuplicates(kind: string, ids: string[]): void {
@@ -81,10 +120,15 @@ export function parseSeed(input: unknown): Seed {
     }
   });
 
-  const applications = list('applications').map((entry, i) => {
-    const where = entryName('applications', i, entry);
+  const entries = list('applications');
+  const names = entries.map((entry, i) => entryName('applications', i, entry));
+  const derived = entries.map((entry) => (entry as { client_id?: unknown } | null)?.client_id === undefined);
+  const applications = entries.map((entry, i) => {
+    const where = names[i]!;
     try {
       const app = parseApplication(entry, `applications[${i}]`);
+      // parseApplication (also used at run time: the admin API) makes a random id; a seed app's is derived.
+      if (derived[i]) app.client_id = seedClientId(app);
       if (app.organization_id && !orgIds.has(app.organization_id)) {
         throw new SeedError(`${where}: unknown organization_id "${app.organization_id}"`);
       }
@@ -94,7 +138,7 @@ export function parseSeed(input: unknown): Seed {
       throw error;
     }
   });
-  rejectDuplicates('applications', applications.map((a) => a.client_id));
+  rejectDuplicateApplications(applications, derived, names);
 
   return { organizations, users, applications };
 }

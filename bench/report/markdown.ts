@@ -41,34 +41,36 @@ export function renderMarkdown(report: BenchReport): string {
   const targets = report.targets.map((t) => t.name);
   const find = (target: string, scenario: string, c: number) => report.runs.find((r) => r.target === target && r.scenario === scenario && r.concurrency === c);
 
-  out.push('### Throughput and latency');
-  out.push('');
-  out.push(
-    'Operations per second (flows/s for the flows), p50 and p99 latency in ms per operation; CPU per operation of the server process (with several rounds: the least) and of the bench (load generator, same cores), at the highest concurrency; peak RSS of the server process over the levels.',
-  );
-  out.push('');
-  out.push(header(['scenario', 'server', ...levels.flatMap((c) => [`c=${c} ops/s`, `c=${c} p50 / p99 ms`]), 'server CPU ms/op', 'bench CPU ms/op', 'peak RSS MB', 'errors']));
-  for (const scenario of scenarios) {
-    for (const target of targets) {
-      const runs = levels.map((c) => find(target, scenario, c));
-      if (runs.every((r) => !r)) continue;
-      const last = [...runs].reverse().find((r): r is RunRecord => r !== undefined)!;
-      const errors = runs.reduce((n, r) => n + (r?.result.errors ?? 0), 0);
-      out.push(
-        row([
-          SCENARIO_TITLES[scenario] ?? scenario,
-          target,
-          ...runs.flatMap((r) => (r ? [num(r.result.throughput) + (r.result.truncated ? '*' : ''), `${num(r.result.latency.p50, 1)} / ${num(r.result.latency.p99, 1)}`] : ['', ''])),
-          last.server ? num(serverCpu(last)) : '',
-          num(last.clientCpuMsPerOp),
-          last.server ? mb(Math.max(...runs.map((r) => r?.server?.peakRss ?? 0))) : '',
-          errors,
-        ]),
-      );
+  if (report.runs.length) {
+    out.push('### Throughput and latency');
+    out.push('');
+    out.push(
+      'Operations per second (flows/s for the flows), p50 and p99 latency in ms per operation; CPU per operation of the server process (with several rounds: the least) and of the bench (load generator, same cores), at the highest concurrency; peak RSS of the server process over the levels.',
+    );
+    out.push('');
+    out.push(header(['scenario', 'server', ...levels.flatMap((c) => [`c=${c} ops/s`, `c=${c} p50 / p99 ms`]), 'server CPU ms/op', 'bench CPU ms/op', 'peak RSS MB', 'errors']));
+    for (const scenario of scenarios) {
+      for (const target of targets) {
+        const runs = levels.map((c) => find(target, scenario, c));
+        if (runs.every((r) => !r)) continue;
+        const last = [...runs].reverse().find((r): r is RunRecord => r !== undefined)!;
+        const errors = runs.reduce((n, r) => n + (r?.result.errors ?? 0), 0);
+        out.push(
+          row([
+            SCENARIO_TITLES[scenario] ?? scenario,
+            target,
+            ...runs.flatMap((r) => (r ? [num(r.result.throughput) + (r.result.truncated ? '*' : ''), `${num(r.result.latency.p50, 1)} / ${num(r.result.latency.p99, 1)}`] : ['', ''])),
+            last.server ? num(serverCpu(last)) : '',
+            num(last.clientCpuMsPerOp),
+            last.server ? mb(Math.max(...runs.map((r) => r?.server?.peakRss ?? 0))) : '',
+            errors,
+          ]),
+        );
+      }
     }
+    if (report.runs.some((r) => r.result.truncated)) out.push('\n`*` cut short by the time cap.');
+    out.push('');
   }
-  if (report.runs.some((r) => r.result.truncated)) out.push('\n`*` cut short by the time cap.');
-  out.push('');
 
   if (report.ratios.length) {
     out.push('### Ratios');
@@ -101,14 +103,30 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('');
   }
 
-  out.push('### Server processes');
-  out.push('');
-  out.push(header(['server', 'RSS start MB', 'RSS end MB', 'RSS end after GC MB', 'peak RSS MB', 'store records at end'], 1));
-  for (const t of report.targets) {
-    out.push(row([t.name, mb(t.rssStart), mb(t.rssEnd), mb(t.rssEndAfterGc), mb(t.maxRss), t.storeSizeEnd ?? (t.store === 'redis' ? 'in Redis' : 'n/a')]));
+  if (report.targets.length) {
+    out.push('### Server processes');
+    out.push('');
+    out.push(header(['server', 'RSS start MB', 'RSS end MB', 'RSS end after GC MB', 'peak RSS MB', 'store records at end'], 1));
+    for (const t of report.targets) {
+      out.push(row([t.name, mb(t.rssStart), mb(t.rssEnd), mb(t.rssEndAfterGc), mb(t.maxRss), t.storeSizeEnd ?? (t.store === 'redis' ? 'in Redis' : 'n/a')]));
+    }
+    if (report.redis) out.push(row(['redis-server (shared by the Redis servers)', '', mb(report.redis.rss), '', mb(report.redis.peakRss), `${mb(report.redis.usedMemory)} MB used`]));
+    out.push('');
   }
-  if (report.redis) out.push(row(['redis-server (shared by the Redis servers)', '', mb(report.redis.rss), '', mb(report.redis.peakRss), `${mb(report.redis.usedMemory)} MB used`]));
-  out.push('');
+
+  if (report.startup) {
+    const s = report.startup;
+    out.push(`### Start-up with a large seed: ${s.users} users, ${s.applications} applications`);
+    out.push('');
+    out.push(
+      'createProvider on the memory store in a fresh process (bench/startup/), each step alone; scrypt calls are password and client-secret hashing, scrypt ms the wall time they were in flight. ' +
+        `RSS with the whole seed loaded: ${mb(s.rssAfterStart)} MB.`,
+    );
+    out.push('');
+    out.push(header(['step', 'ms', 'scrypt calls', 'scrypt ms'], 1));
+    for (const p of s.phases) out.push(row([p.name, num(p.ms, 0), p.scryptCalls, num(p.scryptMs, 0)]));
+    out.push('');
+  }
 
   const redisRuns = report.runs.filter((r) => r.server?.storeCommandsPerOp !== undefined && r.server.storeCommandsPerOp > 0);
   if (redisRuns.length) {

@@ -72,6 +72,26 @@ export interface SoakRecord {
   samples: SoakSample[];
 }
 
+/** One timed step of the start-up measurement (bench/startup/child.ts). */
+export interface StartupPhase {
+  name: string;
+  /** wall time, ms */
+  ms: number;
+  /** scrypt calls during the step (password and client-secret hashing) and the wall time they were in flight, ms */
+  scryptCalls: number;
+  scryptMs: number;
+}
+
+/** createProvider with a large generated seed, memory store, in a fresh process. */
+export interface StartupRecord {
+  users: number;
+  applications: number;
+  organizations: number;
+  phases: StartupPhase[];
+  /** RSS once the whole seed is loaded, bytes */
+  rssAfterStart: number;
+}
+
 export interface Ratio {
   scenario: ScenarioName;
   concurrency: number;
@@ -101,6 +121,8 @@ export interface BenchReport {
   stepTimes: Record<string, StepTimes>;
   redis?: { rss?: number; peakRss?: number; usedMemory?: number };
   soak?: SoakRecord;
+  /** the start-up measurement (absent in reports that predate it, or with --no-startup) */
+  startup?: StartupRecord;
   ratios: Ratio[];
   /** true when the time cap cut runs short */
   truncated: boolean;

@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
 
 import { registerAppsCommand } from './apps.js';
+import { registerHashPasswordCommand } from './hash-password.js';
 import { EXIT_USAGE, processIo, type CliIo } from './io.js';
 import { registerSecretsCommand } from './secrets.js';
 import { registerConsentsCommand } from './consents.js';
 
-export type { CliIo } from './io.js';
+export type { CliInput, CliIo } from './io.js';
 export { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './io.js';
 
 /**
- * Adds `orgconnect apps ...` and `orgconnect secrets ...` to the CLI. They reach the
- * applications through a running server's admin API (`--server URL --admin-token TOKEN`) or
- * the Redis store directly (`--redis URL`). Exit codes: 0 ok, 1 error (one line), 2 usage.
+ * Adds `orgconnect apps ...`, `orgconnect secrets ...` and `orgconnect consents ...` to the CLI.
+ * They reach the applications through a running server's admin API (`--server URL --admin-token
+ * TOKEN`) or the Redis store directly (`--redis URL`). And `orgconnect hash-password`, which
+ * reaches nothing: it hashes a password for the seed. Exit codes: 0 ok, 1 error (one line), 2 usage.
  * `io` is for tests: output and exit codes go there instead of the process.
  */
 export function registerAdminCommands(program: Command, io: CliIo = processIo): Command {
@@ -23,5 +25,6 @@ export function registerAdminCommands(program: Command, io: CliIo = processIo): 
   registerAppsCommand(program, io, configure);
   registerSecretsCommand(program, io, configure);
   registerConsentsCommand(program, io, configure);
+  registerHashPasswordCommand(program, io, configure);
   return program;
 }

@@ -1,5 +1,8 @@
+/** What a command reads from: process.stdin, or a stream in tests. `setRawMode` only on a terminal. */
+export type CliInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+
 /**
- * Where the admin commands write and how they end. The process IO writes to stdout/stderr and
+ * Where the admin commands read and write and how they end. The process IO writes to stdout/stderr and
  * sets the exit code; tests pass their own to run commands in-process.
  * Exit codes: 0 ok, 1 error (one line on stderr, never a stack), 2 usage.
  */
@@ -10,6 +13,8 @@ export interface CliIo {
   fail(code: number): void;
   /** Ends now with this code (usage errors, help): never returns normally. */
   exit(code: number): never;
+  /** Input (`hash-password` reads the password there). Default: process.stdin. */
+  stdin?: CliInput;
 }
 
 export const EXIT_OK = 0;
