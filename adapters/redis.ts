@@ -94,6 +94,42 @@ const SCRIPTS = {
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
+/**
+ * Multi-key scripts, for a single server only (in a Cluster the keys live in different slots):
+ * one command instead of a MULTI of several, all atomic all the same.
+ */
+const SINGLE_SERVER_SCRIPTS = {
+  // KEYS: the record, its secondary keys, then its grant index if ARGV[4] == '1'.
+  // ARGV: payload JSON, consumed-at or '', lifetime ms or '', has-index, then one id per secondary key.
+  orgconnectUpsert: `
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'p', ARGV[1])
+    if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[2]) end
+    if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    local last = #KEYS
+    if ARGV[4] == '1' then
+      last = last - 1
+      local index = KEYS[#KEYS]
+      local existed = redis.call('EXISTS', index)
+      redis.call('SADD', index, KEYS[1])
+      if ARGV[3] == '' then redis.call('PERSIST', index)
+      elseif existed == 0 then redis.call('PEXPIRE', index, ARGV[3])
+      else redis.call('PEXPIRE', index, ARGV[3], 'GT') end
+    end
+    for i = 2, last do
+      if ARGV[3] == '' then redis.call('SET', KEYS[i], ARGV[3 + i])
+      else redis.call('SET', KEYS[i], ARGV[3 + i], 'PX', ARGV[3]) end
+    end
+    return 1`,
+  // KEYS: a secondary key (session uid, user code); ARGV: the key prefix of the records it names.
+  // The record of the id it holds, as [payload, consumed-at], in one round trip.
+  orgconnectFindByIndex: `
+    local id = redis.call('GET', KEYS[1])
+    if not id then return nil end
+    return redis.call('HMGET', ARGV[1] .. id, 'p', 'c')`,
+} as const;
+type SingleServerScriptName = keyof typeof SINGLE_SERVER_SCRIPTS;
+
 const isCluster = (client: Client): client is Cluster => (client as { isCluster?: boolean }).isCluster === true;
 
 /** Keeps reconnecting in the background, at most a second apart, for as long as it takes. */
@@ -164,6 +200,7 @@ export class RedisStore implements Store {
     // Namespaced so a caller's own client is not disturbed. ioredis sends EVAL the first time per
     // connection and EVALSHA after, so a restarted server (empty script cache) needs no handling.
     for (const [name, lua] of Object.entries(SCRIPTS)) this.#client.defineCommand(name, { numberOfKeys: 1, lua });
+    if (!isCluster(this.#client)) for (const [name, lua] of Object.entries(SINGLE_SERVER_SCRIPTS)) this.#client.defineCommand(name, { lua });
   }
 
   /** Commands sent to Redis so far (MULTI and EXEC included); used by tests and the bench. */
@@ -277,6 +314,12 @@ export class RedisStore implements Store {
     return (client as unknown as Record<ScriptName, ScriptCaller>)[name](key, ...args);
   }
 
+  /** @internal A multi-key script of a single server: the number of keys comes first. */
+  multiKeyScript(client: Client, name: SingleServerScriptName, keys: string[], ...args: (string | number)[]) {
+    this.count(1);
+    return (client as unknown as Record<SingleServerScriptName, ScriptCaller>)[name](keys.length, ...keys, ...args);
+  }
+
   /**
    * @internal
    * Runs one store operation with a deadline, turning every failure into StoreUnavailableError.
@@ -367,14 +410,11 @@ class RedisAdapter implements Adapter {
 
     await this.store.run(async (client) => {
       if (!isCluster(client) && (secondary.length || index)) {
-        // One server: all of it in one atomic round trip, so a concurrent revocation sees the
-        // record and its index entry together or not at all.
-        const multi = client.multi();
-        this.store.script(multi, 'orgconnectPut', key, json, consumed, ttlArgument(ms));
-        for (const [k, v] of secondary) this.#set(multi, k, v, ms);
-        if (index) this.store.script(multi, 'orgconnectIndex', index, key, ttlArgument(ms));
-        this.store.count(2);
-        return checkReplies(await multi.exec());
+        // One server: all of it in one atomic script, so a concurrent revocation sees the record
+        // and its index entry together or not at all.
+        const keys = [key, ...secondary.map(([k]) => k), ...(index ? [index] : [])];
+        await this.store.multiKeyScript(client, 'orgconnectUpsert', keys, json, consumed, ttlArgument(ms), index ? '1' : '', ...secondary.map(([, v]) => v));
+        return;
       }
       // Cluster (keys in different slots): one command per key. The index is written last so its
       // TTL, counted from a later instant, is never shorter than the record's. If that last write
@@ -398,6 +438,10 @@ class RedisAdapter implements Adapter {
       this.store.count(1);
       return client.hmget(this.#key(id), 'p', 'c');
     });
+    return this.#decode(json, consumed);
+  }
+
+  #decode(json: string | null, consumed: string | null): AdapterPayload | undefined {
     if (!json) return undefined;
     const payload = JSON.parse(json) as AdapterPayload;
     // `c` is written by consume(); a payload upserted with `consumed` already carries it.
@@ -414,11 +458,16 @@ class RedisAdapter implements Adapter {
   }
 
   async #findByIndex(indexKey: string): Promise<AdapterPayload | undefined> {
-    const id = await this.store.run((client) => {
+    const found = await this.store.run(async (client) => {
+      if (!isCluster(client)) {
+        const record = (await this.store.multiKeyScript(client, 'orgconnectFindByIndex', [indexKey], this.store.key(this.model, ''))) as [string | null, string | null] | null;
+        return { record };
+      }
       this.store.count(1);
-      return client.get(indexKey);
+      return { id: await client.get(indexKey) };
     });
-    return id === null ? undefined : this.find(id);
+    if ('record' in found) return found.record ? this.#decode(found.record[0], found.record[1]) : undefined;
+    return found.id === null ? undefined : this.find(found.id);
   }
 
   async destroy(id: string): Promise<void> {

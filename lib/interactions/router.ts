@@ -28,8 +28,8 @@ async function showPrompt(runtime: Runtime, ctx: Context): Promise<void> {
 
 /** "Cancel": the user leaves; the app gets error=access_denied. */
 async function abort(runtime: Runtime, ctx: Context): Promise<void> {
-  await currentInteraction(runtime, ctx);
-  await finish(runtime, ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+  const details = await currentInteraction(runtime, ctx);
+  await finish(ctx, details, { error: 'access_denied', error_description: 'End-User aborted interaction' });
 }
 
 /**
@@ -40,7 +40,8 @@ async function abort(runtime: Runtime, ctx: Context): Promise<void> {
 async function switchAccount(runtime: Runtime, ctx: Context): Promise<void> {
   const details = await currentInteraction(runtime, ctx);
   if (details.session?.accountId) {
-    await runtime.provider.interactionResult(ctx.req, ctx.res, { [SWITCH_ACCOUNT]: true }, { mergeWithLastSubmission: false });
+    details.result = { [SWITCH_ACCOUNT]: true };
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
   }
   ctx.status = 303;
   ctx.redirect(interactionUrls(runtime, details.uid).page);
@@ -60,6 +61,11 @@ function pageErrors(runtime: Runtime) {
   };
 }
 
+async function notFoundPage(runtime: Runtime, ctx: Context): Promise<void> {
+  ctx.status = 404;
+  await renderErrorPage(runtime, ctx, Object.assign(new Error('not found'), { error: 'not_found', status: 404 }));
+}
+
 export function interactionRouter(runtime: Runtime): Router {
   const router = new Router({ prefix: INTERACTION_PATH });
   router.use(pageErrors(runtime));
@@ -69,5 +75,8 @@ export function interactionRouter(runtime: Runtime): Router {
   router.post('/:uid/consent', (ctx) => submitConsent(runtime, ctx));
   router.post('/:uid/abort', (ctx) => abort(runtime, ctx));
   router.post('/:uid/switch-account', (ctx) => switchAccount(runtime, ctx));
+  // Anything else under the interaction path (a made-up step, a method a page does not take) is a
+  // page too, not the router's plain-text 404/405.
+  router.all('/{*rest}', (ctx) => notFoundPage(runtime, ctx));
   return router;
 }
