@@ -27,6 +27,7 @@ const PAGES: Record<string, { title: string; message: string }> = {
     title: 'This sign-in has expired',
     message: 'This page belongs to a sign-in attempt that has expired or was already completed. Go back to the application and sign in again.',
   },
+  not_found: { title: 'Page not found', message: 'This page does not exist. Go back to the application and sign in again.' },
   access_denied: { title: 'Request cancelled', message: 'The request was cancelled.' },
   temporarily_unavailable: { title: 'Temporarily unavailable', message: 'The sign-in service is temporarily unavailable. Please try again in a moment.' },
   server_error: { title: 'Something went wrong', message: 'Something went wrong on our side. Please try again.' },

@@ -88,6 +88,14 @@ describe('fuzzing every endpoint (fast-check)', function () {
     });
   }
 
+  it('interaction paths no page serves are pages too (a dot segment, a made-up step, another method)', async () => {
+    for (const [method, path] of [['POST', '/interaction/./login'], ['POST', '/interaction/abc'], ['GET', '/interaction/abc/nope'], ['PUT', '/interaction/abc/login']] as const) {
+      const response = await fetch(`${op.issuer}${path}`, { method, redirect: 'manual' });
+      await check(response, `${method} ${path}`);
+      expect(response.status, `${method} ${path}`).to.equal(404);
+    }
+  });
+
   it('interaction routes with made-up ids and forms', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 50 }), fc.constantFrom('', '/login', '/organization', '/consent', '/abort'), paramsArb, async (uid, step, form) => {
