@@ -7,6 +7,18 @@ import { ApplicationError } from './errors.js';
 
 const url = z.string().url();
 
+/**
+ * An application that is also a resource server (an API): it may introspect the access tokens
+ * whose `aud` is one of these audiences (RFC 7662 section 2.2), besides its own tokens. Each must be
+ * one of the provider's audiences (`audience`, `resources`): the registry checks that.
+ */
+const resourceServerSchema = z
+  .object({
+    audiences: z.array(url).min(1, 'a resource server serves at least one audience'),
+  })
+  .strict();
+export type ResourceServer = z.output<typeof resourceServerSchema>;
+
 const oauthApplicationSchema = z
   .object({
     application_type: z.literal('oauth'),
@@ -21,7 +33,10 @@ const oauthApplicationSchema = z
     post_logout_redirect_uris: z.array(url).optional(),
     logo_uri: url.optional(),
     logo_uri_dark: url.optional(),
+    /** OpenID Connect Back-Channel Logout: where the provider posts a logout token when the user's session ends. */
+    backchannel_logout_uri: url.optional(),
     scopes: z.array(z.string().min(1)).optional(),
+    resource_server: resourceServerSchema.optional(),
   })
   .strict()
   .superRefine((app, ctx) => {
@@ -30,6 +45,9 @@ const oauthApplicationSchema = z
     }
     if (app.is_public && app.client_secret !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a public application must not have a client_secret' });
+    }
+    if (app.is_public && app.resource_server !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a public application cannot be a resource_server: introspection needs client authentication' });
     }
   });
 
@@ -42,6 +60,7 @@ const m2mApplicationSchema = z
     description: z.string().optional(),
     organization_id: z.string({ error: 'an M2M application needs organization_id' }).min(1, 'an M2M application needs organization_id'),
     scopes: z.array(z.string().min(1)).optional(),
+    resource_server: resourceServerSchema.optional(),
     redirect_uris: z.never({ message: 'an M2M application has no redirect_uris' }).optional(),
   })
   .strict();
@@ -85,15 +104,25 @@ export function parseApplication(input: unknown, where = 'application'): ParsedA
   return { ...app, client_id, client_secret };
 }
 
+/** oidc-provider's loopback hosts (the ones whose port it ignores for native clients). */
+const isLoopback = (hostname: string) => hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
+
 /** A loopback or private-use-scheme redirect marks a native app (RFC 8252): a CLI, desktop or mobile app. */
 function isNativeRedirect(uri: string): boolean {
-  try {
-    const { protocol, hostname } = new URL(uri);
-    if (protocol === 'http:') return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
-    return protocol !== 'https:';
-  } catch {
-    return false;
-  }
+  const parsed = URL.parse(uri);
+  if (!parsed) return false;
+  return parsed.protocol === 'http:' ? isLoopback(parsed.hostname) : parsed.protocol !== 'https:';
+}
+
+/**
+ * A public app with any loopback or private-use redirect (login or logout) is a native app. Its
+ * https redirects stay allowed: oidc-provider accepts them for native clients as claimed https
+ * URIs (RFC 8252 section 7.2). Only for `application_type: 'native'` does oidc-provider match a
+ * loopback redirect on any port (`Client#redirectUriAllowed`), which RFC 8252 section 7.3
+ * requires for every loopback redirect of a native app.
+ */
+export function isNativeApp(app: OAuthApplication): boolean {
+  return app.is_public && (app.redirect_uris.some(isNativeRedirect) || (app.post_logout_redirect_uris?.some(isNativeRedirect) ?? false));
 }
 
 /**
@@ -119,6 +148,7 @@ export function toClientMetadata(app: Application): ClientMetadata {
       organization_id: app.organization_id,
       scope: app.scopes?.join(' '),
       is_first_party: true,
+      resource_server: app.resource_server,
       client_secret: HASHED_SECRET_MARKER,
       grant_types: ['client_credentials'],
       response_types: [],
@@ -134,8 +164,10 @@ export function toClientMetadata(app: Application): ClientMetadata {
     is_first_party: app.is_first_party,
     logo_uri: app.logo_uri,
     logo_uri_dark: app.logo_uri_dark,
+    backchannel_logout_uri: app.backchannel_logout_uri,
+    resource_server: app.resource_server,
     client_secret: app.is_public ? undefined : HASHED_SECRET_MARKER,
-    application_type: app.is_public && app.redirect_uris.every(isNativeRedirect) ? 'native' : 'web',
+    application_type: isNativeApp(app) ? 'native' : 'web',
     // Public (CLI, desktop) apps may also use the device authorization grant (RFC 8628).
     grant_types: app.is_public
       ? ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']
@@ -148,28 +180,44 @@ export function toClientMetadata(app: Application): ClientMetadata {
 }
 
 /** Client metadata fields orgconnect adds to oidc-provider's (`extraClientMetadata`). */
-export const EXTRA_CLIENT_METADATA = ['is_first_party', 'organization_id', 'logo_uri_dark'];
+export const EXTRA_CLIENT_METADATA = ['is_first_party', 'organization_id', 'logo_uri_dark', 'resource_server'];
+
+/** An authority with user information, even an empty one (`http://@host` is `http://host` to URL). */
+const USERINFO = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*@/i;
 
 /**
- * Redirect URI rules beyond oidc-provider's own (RFC 8252, OAuth 2.0 Security BCP): no wildcards,
- * private-use schemes (com.example.app:/cb) for public native apps only, and no plain http to a
- * non-loopback host when the issuer itself is https. Exact matching is oidc-provider's; loopback
- * redirects of native apps match on any port (RFC 8252 section 7.3).
+ * Redirect URI rules beyond oidc-provider's own (RFC 8252, OAuth 2.0 Security BCP), for login and
+ * logout redirects alike: no wildcards, no user information (`user:pw@host`), private-use schemes
+ * for public native apps only and named after a domain (`com.example.app:/cb`, RFC 8252 section
+ * 7.1), plain http to a non-loopback host only while the issuer itself is plain http and never for
+ * a native app, https to a loopback host never for a native app (oidc-provider refuses it).
+ * Exact matching is oidc-provider's; loopback redirects of native apps (`isNativeApp`) match on
+ * any port (RFC 8252 section 7.3).
  */
 export function redirectUriProblems(app: Application, issuer: string): string[] {
   if (app.application_type !== 'oauth') return [];
   const problems: string[] = [];
   const httpsIssuer = issuer.startsWith('https:');
+  const native = isNativeApp(app);
   for (const uri of [...app.redirect_uris, ...(app.post_logout_redirect_uris ?? [])]) {
     if (uri.includes('*')) problems.push(`${uri}: wildcards are not allowed`);
-    if (!URL.canParse(uri)) {
+    const parsed = URL.parse(uri);
+    if (!parsed) {
       problems.push(`${uri}: not an absolute URI`);
       continue;
     }
-    const { protocol, hostname } = new URL(uri);
-    const loopback = hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
-    if (protocol !== 'http:' && protocol !== 'https:' && !app.is_public) problems.push(`${uri}: a private-use scheme is for public (native) apps only`);
-    if (protocol === 'http:' && !loopback && httpsIssuer) problems.push(`${uri}: plain http is allowed only for loopback hosts`);
+    const { protocol, hostname } = parsed;
+    const loopback = isLoopback(hostname);
+    if (USERINFO.test(uri)) problems.push(`${uri}: user information (user:password@) is not allowed`);
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      if (!app.is_public) problems.push(`${uri}: a private-use scheme is for public (native) apps only`);
+      else if (!protocol.slice(0, -1).includes('.')) problems.push(`${uri}: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 section 7.1)`);
+    }
+    if (protocol === 'http:' && !loopback) {
+      if (httpsIssuer) problems.push(`${uri}: plain http is allowed only for loopback hosts`);
+      else if (native) problems.push(`${uri}: a native app (it has a loopback or private-use redirect) may use plain http only for loopback hosts`);
+    }
+    if (protocol === 'https:' && loopback && native) problems.push(`${uri}: a native app (it has a loopback or private-use redirect) must use http, not https, for a loopback host (RFC 8252 section 7.3)`);
   }
   return problems;
 }

@@ -16,7 +16,8 @@ export type AuditEventType =
   | 'grant.revoked'
   | 'code.replayed'
   | 'refresh_token.replayed'
-  | 'client.authentication_failed';
+  | 'client.authentication_failed'
+  | 'session.ended';
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -35,7 +35,12 @@ function oauthError(ctx: Context, status: number, error: string, description: st
  * handed over in an envelope that does not parse as a JWT. The body is read here and replayed
  * to oidc-provider unchanged otherwise.
  * Introspection also answers 401 invalid_client when no client credentials are sent at all
- * (RFC 7662 section 2.1 requires authorization; oidc-provider would answer 400).
+ * (oidc-provider would answer 400). RFC 7662 section 2.1 requires some form of authorization at
+ * the endpoint, against token scanning; a client_id alone proves nothing, so a public client cannot
+ * introspect, not even its own tokens (it has no need to: the token response tells it the scope
+ * and lifetime, and a refresh tells it whether its grant still stands). Revocation stays open to
+ * public clients with their client_id (RFC 7009 section 2.1); policies.ts decides whose tokens.
+ * A revocation naming no client at all is a 401 invalid_client too (RFC 6749 section 5.2).
  */
 export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<void> {
   const introspection = ctx.path === ROUTES.introspection;
@@ -55,7 +60,12 @@ export async function tokenEndpointsForJwts(ctx: Context, next: Next): Promise<v
 
   if (introspection && !ctx.get('authorization') && params.client_secret === undefined && params.client_assertion === undefined) {
     ctx.set('WWW-Authenticate', 'Basic realm="introspection"');
-    return oauthError(ctx, 401, 'invalid_client', 'client authentication is required');
+    return oauthError(ctx, 401, 'invalid_client', 'client authentication is required (public clients cannot introspect)');
+  }
+  // Revocation with no client at all: RFC 6749 section 5.2 names that invalid_client (oidc-provider: 400 invalid_request).
+  if (!introspection && !ctx.get('authorization') && params.client_id === undefined && params.client_secret === undefined && params.client_assertion === undefined) {
+    ctx.set('WWW-Authenticate', 'Basic realm="revocation"');
+    return oauthError(ctx, 401, 'invalid_client', 'client identification is required: client_id, or client authentication');
   }
   const { token } = params;
   replayBody(ctx, isJwt(token) ? withParameter(raw, 'token', token, wrapJwt(token)) ?? stringifyQuery({ ...params, token: wrapJwt(token) }) : raw);

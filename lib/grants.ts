@@ -1,4 +1,4 @@
-import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { organizationChoice } from './organizations.js';
 import type { Runtime } from './runtime.js';
@@ -20,7 +20,19 @@ export function restoreOfflineAccess(ctx: KoaContextWithOIDC): void {
   const { params, client } = ctx.oidc;
   const scope = typeof params?.scope === 'string' ? params.scope.split(' ') : [];
   if (!client?.grantTypeAllowed('refresh_token') || scope.includes('offline_access')) return;
+  // The app's scope allow-list holds for offline_access as for every scope: oidc-provider checks
+  // it only after dropping offline_access, so it is checked here, with oidc-provider's own error.
+  if (client.scope && !client.scope.split(' ').includes('offline_access')) throw new errors.InvalidScope('requested scope is not allowed', 'offline_access');
   params!.scope = [...scope, 'offline_access'].join(' ');
+}
+
+/**
+ * oidc-provider's `issueRefreshToken` hook: a refresh token only for an app that may use the
+ * grant type, whose code holds offline_access, and whose scope allow-list (if any) names it.
+ */
+export async function issueRefreshToken(_ctx: KoaContextWithOIDC, client: { grantTypeAllowed(type: string): boolean; scope?: string }, code: { scopes: Set<string> }): Promise<boolean> {
+  if (!client.grantTypeAllowed('refresh_token') || !code.scopes.has('offline_access')) return false;
+  return !client.scope || client.scope.split(' ').includes('offline_access');
 }
 
 /** Adds to a grant whatever this request asks that the grant does not hold yet; true if it changed. */
@@ -65,19 +77,26 @@ export function loadExistingGrant(runtime: Runtime) {
     if (!choice.resolved) return undefined;
     const organizationId = choice.organization?.id;
 
+    const firstParty = client['is_first_party'] === true;
     const consentGrantId = (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId;
-    const grantId = consentGrantId ?? (await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
+    // A first-party app's automatic grant is not a consent: a third-party app only finds what the
+    // user approved on the consent page.
+    const grantId =
+      consentGrantId ??
+      (firstParty
+        ? await grantOrganizations.firstPartyGrant(accountId, client.clientId, organizationId)
+        : await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
     // The grant and its organization are read together (two round trips at once on Redis).
     let [grant, bound] = grantId ? await Promise.all([provider.Grant.find(grantId), grantOrganizations.organizationOf(grantId)]) : [];
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
     if (grant && (!bound?.found || bound.organizationId !== organizationId)) grant = undefined;
 
-    if (client['is_first_party'] === true) {
+    if (firstParty) {
       const fresh = !grant;
       grant ??= new provider.Grant({ accountId, clientId: client.clientId });
       if (addRequested(ctx, grant) || fresh) {
         const id = await grant.save();
-        await grantOrganizations.record(id, accountId, client.clientId, organizationId, options.ttl.grant);
+        if (fresh) await grantOrganizations.recordFirstParty(id, accountId, client.clientId, organizationId, options.ttl.grant);
       }
     }
     return grant;

@@ -19,15 +19,17 @@ import { sharedDevSecrets } from './dev-secrets.js';
 import { LoginThrottle } from './login-throttle.js';
 import { checkProduction } from './production.js';
 import { openStore } from './store.js';
+import { logoutUrl, type LogoutUrlOptions } from './host-logout.js';
 
 export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options.js';
 export type { Directory, User, Organization, Membership, SeedUser } from './directory.js';
-export type { Application, ApplicationInput, OAuthApplication, M2MApplication } from './applications.js';
+export type { Application, ApplicationInput, OAuthApplication, M2MApplication, ResourceServer } from './applications.js';
 export type { Seed } from './seed.js';
 import type { Store } from '../adapters/store.js';
 export type { Store } from '../adapters/store.js';
 export type { StoreOption } from './store.js';
 export type { CurrentUser } from './host-session.js';
+export type { LogoutUrlOptions } from './host-logout.js';
 export type { AuditEvent, AuditEventType, AuditOptions } from './audit.js';
 export type { LoginThrottleOptions } from './login-throttle.js';
 export type { RedisClientLike, RedisNode, RedisStoreOptions } from '../adapters/redis-options.js';
@@ -64,6 +66,12 @@ export interface OrgconnectProvider {
   readonly store: Store;
   /** Users' authorized applications (remembered consents): list and withdraw. */
   readonly consents: Consents;
+  /**
+   * The URL to send the browser to at the host's own logout: it ends the provider session (the
+   * apps that registered a `backchannel_logout_uri` are told) and comes back to `returnTo`.
+   * `res.redirect(orgconnect.logoutUrl({ returnTo: '/' }))` (Express) or `ctx.redirect(...)` (Koa).
+   */
+  logoutUrl(options?: LogoutUrlOptions): string;
   /** A Node request listener: `http.createServer(orgconnect.callback())`, or Express `app.use('/oauth', ...)`. */
   callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
   /** Starts an HTTP server on 127.0.0.1 (or `host`); resolves once it listens. */
@@ -125,6 +133,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     {
       organizationExists,
       issuer: options.issuer,
+      audiences: [options.audience, ...options.resources],
       validateMetadata: (metadata) => provider.Client.validate(metadata),
       currentRequest: () => Provider.ctx,
     },
@@ -146,6 +155,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     directory,
     store,
     consents: runtime.consents,
+    logoutUrl: (logoutOptions) => logoutUrl(runtime, logoutOptions),
     callback: () => app.callback(),
     async listen(port, host = '127.0.0.1') {
       const { createServer } = await import('node:http');
@@ -180,7 +190,7 @@ async function withSharedDevSecrets(input: OrgconnectOptions, store: Store): Pro
   return {
     ...input,
     keys: { ...input.keys, jwks: input.keys?.jwks ?? shared.jwks },
-    cookies: { keys: input.cookies?.keys ?? shared.cookieKeys },
+    cookies: { ...input.cookies, keys: input.cookies?.keys ?? shared.cookieKeys },
   };
 }
 

@@ -32,6 +32,11 @@ export interface TtlOptions {
   grant?: number;
   /** Time a user has to finish login / organization / consent. Default 1 hour. */
   interaction?: number;
+  /**
+   * A device code (RFC 8628): how long a device may poll and the user has to enter the code and
+   * sign in (the response's `expires_in`). Default 600.
+   */
+  deviceCode?: number;
 }
 
 /** Options of `createProvider`. Only `issuer` is required. */
@@ -52,8 +57,12 @@ export interface OrgconnectOptions {
   applications?: ApplicationInput[];
   /** Signing keys: a private JWKS (several keys allowed, for rotation). Generated when absent (dev only). */
   keys?: { jwks?: PrivateJwks; alg?: SigningAlg };
-  /** Keys that sign the provider's cookies (newest first). Generated when absent (dev only). */
-  cookies?: { keys?: string[] };
+  /**
+   * The provider's cookies. `keys` sign them (newest first; generated when absent, dev only).
+   * `prefix` starts their names (default `orgconnect_`), so they cannot collide with the host's
+   * cookies or another product's; they live under the issuer's path.
+   */
+  cookies?: { keys?: string[]; prefix?: string };
   ttl?: TtlOptions;
   /** The `aud` of access tokens when the client names no resource. Default: the issuer. */
   audience?: string;
@@ -71,6 +80,12 @@ export interface OrgconnectOptions {
   /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
   proxy?: boolean;
   /**
+   * With `proxy`: how many proxies in front of orgconnect append to X-Forwarded-For (Koa's
+   * `maxIpsCount`). The client IP (the login throttle's per-IP key) is the entry that many hops
+   * from the right, never one a client could write itself. Default 1.
+   */
+  proxyHops?: number;
+  /**
    * The host app's signed-in user for a request (a user id), so users already signed in to the
    * host see no login form. Called on the login step only; errors become an error page.
    */
@@ -86,6 +101,12 @@ export interface OrgconnectOptions {
   loginThrottle?: LoginThrottleOptions | false;
   /** The admin HTTP API under /admin: off unless a bearer token is given. */
   admin?: AdminOptions;
+  /**
+   * The device authorization grant (RFC 8628). `interval`: the seconds a device waits between two
+   * polls of the token endpoint (the response's `interval`, default 5); a faster poll gets
+   * `slow_down` and that device code's interval grows by 5 seconds. Shorter than `ttl.deviceCode`.
+   */
+  deviceFlow?: { interval?: number };
 }
 
 export interface ResolvedOptions {
@@ -95,15 +116,17 @@ export interface ResolvedOptions {
   scopes: string[];
   ttl: Required<TtlOptions>;
   keys: { jwks: PrivateJwks; alg: SigningAlg; generated: boolean };
-  cookies: { keys: string[]; generated: boolean };
+  cookies: { keys: string[]; generated: boolean; prefix: string };
   views: ViewsOptions;
   /** A validated brand (color normalized to #rrggbb), or the hook, whose results are checked per request. */
   brand: BrandOption;
   proxy: boolean;
+  proxyHops: number;
   /** Production checks passed; HSTS is sent. */
   production: boolean;
   /** The admin API's settings; undefined when it is off. */
   admin?: AdminOptions;
+  deviceFlow: { interval: number };
 }
 
 const seconds = z.number().int().positive();
@@ -127,7 +150,13 @@ const optionsSchema = z
     seed: z.record(z.string(), z.unknown()).optional(),
     applications: z.array(z.unknown()).optional(),
     keys: z.object({ jwks: z.unknown().optional(), alg: z.enum(SIGNING_ALGS).optional() }).strict().optional(),
-    cookies: z.object({ keys: z.array(z.string().min(16, 'each cookie key needs at least 16 characters')).min(1).optional() }).strict().optional(),
+    cookies: z
+      .object({
+        keys: z.array(z.string().min(16, 'each cookie key needs at least 16 characters')).min(1).optional(),
+        prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and - only (at most 32)').optional(),
+      })
+      .strict()
+      .optional(),
     ttl: z
       .object({
         accessToken: seconds.optional(),
@@ -137,6 +166,7 @@ const optionsSchema = z
         session: seconds.optional(),
         grant: seconds.optional(),
         interaction: seconds.optional(),
+        deviceCode: seconds.optional(),
       })
       .strict()
       .optional(),
@@ -155,6 +185,7 @@ const optionsSchema = z
       .optional(),
     brand: brandOptionSchema.optional(),
     proxy: z.boolean().optional(),
+    proxyHops: z.number().int().min(1).max(10).optional(),
     production: z.boolean().optional(),
     audit: z
       .object({
@@ -170,6 +201,7 @@ const optionsSchema = z
       ])
       .optional(),
     admin: adminOptionSchema.optional(),
+    deviceFlow: z.object({ interval: seconds.optional() }).strict().optional(),
     currentUser: z.custom<CurrentUser>((v) => typeof v === 'function', 'must be a function (req, res) => user id | undefined').optional(),
   })
   .strict();
@@ -191,6 +223,9 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
     throw new OptionsError(`invalid option ${path}: ${issue.message}`);
   }
   const options = parsed.data;
+  if ((options.deviceFlow?.interval ?? 5) >= (options.ttl?.deviceCode ?? 600)) {
+    throw new OptionsError('invalid option deviceFlow.interval: must be shorter than ttl.deviceCode');
+  }
   const issuer = options.issuer.replace(/\/$/, '');
   const jwks = options.keys?.jwks === undefined ? undefined : await normalizeJwks(options.keys.jwks);
   const alg = options.keys?.alg ?? (jwks ? algorithmOf(jwks.keys[0]!) : 'RS256');
@@ -208,16 +243,20 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
       session: 14 * DAY,
       grant: 365 * DAY,
       interaction: 3600,
+      deviceCode: 600,
       ...options.ttl,
     },
     keys: jwks ? { jwks, alg, generated: false } : { jwks: { keys: [await generateSigningKey(alg)] }, alg, generated: true },
-    cookies: options.cookies?.keys
-      ? { keys: options.cookies.keys, generated: false }
-      : { keys: [randomBytes(32).toString('base64url')], generated: true },
+    cookies: {
+      ...(options.cookies?.keys ? { keys: options.cookies.keys, generated: false } : { keys: [randomBytes(32).toString('base64url')], generated: true }),
+      prefix: options.cookies?.prefix ?? 'orgconnect_',
+    },
     views: options.views ?? {},
     brand: typeof options.brand === 'function' ? options.brand : parseBrand(options.brand),
     proxy: options.proxy ?? false,
+    proxyHops: options.proxyHops ?? 1,
     production: options.production ?? process.env.NODE_ENV === 'production',
     admin: options.admin as AdminOptions | undefined,
+    deviceFlow: { interval: options.deviceFlow?.interval ?? 5 },
   };
 }

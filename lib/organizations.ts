@@ -45,6 +45,8 @@ export async function organizationChoice(
 
 const GRANT_ORGANIZATION = 'GrantOrganization';
 const REMEMBERED_CONSENT = 'RememberedConsent';
+/** The grant a first-party app got automatically: reused across sessions, but not a consent. */
+const FIRST_PARTY_GRANT = 'FirstPartyGrant';
 const USER_CONSENTS = 'UserConsents';
 
 /** One remembered consent of a user, as listed in "Connected apps". */
@@ -88,6 +90,22 @@ export class GrantOrganizations {
     const key = GrantOrganizations.#consentKey(accountId, clientId, organizationId);
     const record = (await this.store.adapter(REMEMBERED_CONSENT).find(key)) as { grantId?: string } | undefined;
     return record?.grantId;
+  }
+
+  /** The grant a first-party app last got automatically for (user, app, organization). */
+  async firstPartyGrant(accountId: string, clientId: string, organizationId: string | undefined): Promise<string | undefined> {
+    const record = (await this.store.adapter(FIRST_PARTY_GRANT).find(GrantOrganizations.#consentKey(accountId, clientId, organizationId))) as { grantId?: string } | undefined;
+    return record?.grantId;
+  }
+
+  /**
+   * Records a grant a first-party app got without asking: bound to its organization and reused
+   * by later authorizations, but neither a remembered consent nor listed as one. Should the app
+   * become third-party, its next authorization asks.
+   */
+  async recordFirstParty(grantId: string, accountId: string, clientId: string, organizationId: string | undefined, ttl: number): Promise<void> {
+    const key = GrantOrganizations.#consentKey(accountId, clientId, organizationId);
+    await Promise.all([this.bind(grantId, organizationId, ttl), this.store.adapter(FIRST_PARTY_GRANT).upsert(key, { grantId } as never, ttl)]);
   }
 
   /**

@@ -13,6 +13,8 @@ interface Owner {
   cookies: Context['cookies'];
 }
 const hosts = new WeakMap<Context, Owner>();
+/** orgconnect's own app and cookies for a context it entered: what `asHost` goes back to. */
+const owns = new WeakMap<Context, Owner>();
 
 function become(ctx: Context, owner: Owner): void {
   ctx.app = owner.app;
@@ -25,13 +27,16 @@ export function enterOwnContext(app: Koa) {
   return async function ownContext(ctx: Context, next: Next): Promise<void> {
     if (ctx.app === app) return next();
     const host: Owner = { app: ctx.app, cookies: ctx.cookies };
+    const own: Owner = { app, cookies: app.createContext(ctx.req, ctx.res).cookies };
     hosts.set(ctx, host);
-    become(ctx, { app, cookies: app.createContext(ctx.req, ctx.res).cookies });
+    owns.set(ctx, own);
+    become(ctx, own);
     try {
       await next();
     } finally {
       become(ctx, host);
       hosts.delete(ctx);
+      owns.delete(ctx);
     }
   };
 }
@@ -43,6 +48,22 @@ export async function leaveOwnContext(ctx: Context, next: Next): Promise<void> {
   become(ctx, host);
   try {
     await next();
+  } finally {
+    become(ctx, own);
+  }
+}
+
+/**
+ * Runs `fn` as the host: its app, its cookies (a host hook such as `currentUser` reads the host's
+ * signed session cookie with the host's keys). Outside a mount, orgconnect is the host.
+ */
+export async function asHost<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  const host = hosts.get(ctx);
+  const own = owns.get(ctx);
+  if (!host || !own) return fn();
+  become(ctx, host);
+  try {
+    return await fn();
   } finally {
     become(ctx, own);
   }

@@ -1,5 +1,6 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { hostSessionChecks } from './host-session.js';
 import { organizationChoice } from './organizations.js';
 import type { Runtime } from './runtime.js';
 
@@ -29,6 +30,9 @@ function selectOrganizationPrompt(runtime: Runtime) {
  */
 export function interactionPolicyFor(runtime: Runtime) {
   const policy = base();
+  // With `currentUser`, the session must be the host user's (host-session.ts).
+  const login = policy.get('login')!;
+  for (const check of hostSessionChecks(runtime)) login.checks.add(check);
   policy.add(selectOrganizationPrompt(runtime), 1);
 
   const consent = policy.get('consent')!;

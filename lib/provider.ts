@@ -9,9 +9,11 @@ import { EXTRA_CLIENT_METADATA } from './applications.js';
 import { assets } from './assets.js';
 import { CONNECTED_APPS_PATH, connectedAppsRouter } from './connected-apps.js';
 import { deviceFlowPages } from './device-flow.js';
+import { devicePolling } from './device-polling.js';
 import { dispatchByPath, type PathRoute } from './dispatch.js';
 import { authorizationServerMetadata, health, responseDefaults, rfcGrantTypeError, tokenEndpointsForJwts, userinfoForJwts } from './edge.js';
-import { loadExistingGrant, restoreOfflineAccess } from './grants.js';
+import { issueRefreshToken, loadExistingGrant, restoreOfflineAccess } from './grants.js';
+import { HOST_LOGOUT_PATH, hostLogout } from './host-logout.js';
 import { hostSessionLogin } from './host-session.js';
 import { interactionRouter } from './interactions/router.js';
 import { enterOwnContext, leaveOwnContext } from './own-context.js';
@@ -23,6 +25,7 @@ import { INTERACTION_PATH, ROUTES } from './routes.js';
 import type { Runtime } from './runtime.js';
 
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+const ASYMMETRIC_ALGS = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] as const;
 
 /** Accounts come from the directory; claims are released by scope (profile, email). */
 function findAccount(runtime: Runtime): Configuration['findAccount'] {
@@ -65,7 +68,14 @@ export function providerConfiguration(runtime: Runtime): Configuration {
         : store.adapter(model),
     findAccount: findAccount(runtime),
     jwks: options.keys.jwks as Configuration['jwks'],
-    cookies: { keys: options.cookies.keys },
+    // Named with a prefix and kept under the issuer's path: two products mounted in one host, or a
+    // host cookie called `_session`, never collide with them. (The interaction cookies already
+    // live under the interaction and resume paths.)
+    cookies: {
+      keys: options.cookies.keys,
+      names: { session: `${options.cookies.prefix}session`, interaction: `${options.cookies.prefix}interaction`, resume: `${options.cookies.prefix}resume` },
+      long: { httpOnly: true, sameSite: 'lax', path: issuerPath || '/' },
+    },
     routes: ROUTES,
     scopes: [...OIDC_SCOPES, ...options.scopes],
     claims: {
@@ -80,7 +90,13 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: options.keys.alg,
     },
-    enabledJWA: { idTokenSigningAlgValues: [options.keys.alg] },
+    // Client secrets are stored hashed, so no HMAC algorithm may use one as a key: none is enabled
+    // (oidc-provider enables HS256 for client assertions and request objects by default).
+    enabledJWA: {
+      idTokenSigningAlgValues: [options.keys.alg],
+      clientAuthSigningAlgValues: [...ASYMMETRIC_ALGS],
+      requestObjectSigningAlgValues: [...ASYMMETRIC_ALGS],
+    },
     responseTypes: ['code'],
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     extraClientMetadata: {
@@ -104,11 +120,14 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationAllowed as never },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...logoutPages(runtime) },
+      // Apps with a backchannel_logout_uri are told when a session ends (logout, host logout, another account).
+      backchannelLogout: { enabled: true },
       // RFC 8628, for apps that cannot receive a redirect (CLIs on a server, TVs): public apps only.
       deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...deviceFlowPages(runtime) } as never,
       resourceIndicators: resourceIndicators(runtime),
     },
     loadExistingGrant: loadExistingGrant(runtime),
+    issueRefreshToken: issueRefreshToken as never,
     extraTokenClaims: extraTokenClaims(runtime) as Configuration['extraTokenClaims'],
     interactions: {
       policy: interactionPolicyFor(runtime),
@@ -124,9 +143,27 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       Session: options.ttl.session,
       Grant: options.ttl.grant,
       Interaction: options.ttl.interaction,
-      DeviceCode: 600,
+      DeviceCode: options.ttl.deviceCode,
     },
     renderError: renderError(runtime),
+    fetch: outgoingFetch(runtime),
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * oidc-provider's `fetch` hook (back-channel logout tokens, ...): its default refuses private and
+ * loopback addresses (SSRF protection), and so does this one, except in development, where an
+ * issuer on a loopback address may reach apps on loopback addresses (a relying party under test).
+ */
+function outgoingFetch(runtime: Runtime): Configuration['fetch'] {
+  const issuerHost = new URL(runtime.options.issuer).hostname;
+  const development = !runtime.options.production && LOOPBACK_HOSTS.has(issuerHost);
+  return (url, options) => {
+    const target = new URL(url instanceof Request ? url.url : url);
+    if (development && LOOPBACK_HOSTS.has(target.hostname)) return globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit);
+    return globalThis.fetch(url, options as RequestInit);
   };
 }
 
@@ -139,6 +176,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   const app = new Koa();
   app.keys = runtime.options.cookies.keys;
   app.proxy = runtime.options.proxy;
+  app.maxIpsCount = runtime.options.proxyHops;
   app.silent = true;
   app.use(enterOwnContext(app));
   app.use(responseDefaults({ hsts: runtime.options.production }));
@@ -148,7 +186,10 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   const routes: PathRoute[] = [
     { paths: ['/health'], middleware: [health(runtime.store)] },
     { paths: ['/assets/'], middleware: [assets(runtime.options.views.dir)] },
-    { paths: [ROUTES.token, ROUTES.device_authorization], middleware: [rfcGrantTypeError] },
+    {
+      paths: [ROUTES.token, ROUTES.device_authorization],
+      middleware: [rfcGrantTypeError, devicePolling(runtime.store, { interval: runtime.options.deviceFlow.interval, deviceCodeTtl: runtime.options.ttl.deviceCode })],
+    },
     { paths: [ROUTES.introspection, ROUTES.revocation], middleware: [tokenEndpointsForJwts] },
     { paths: [ROUTES.userinfo], middleware: [userinfoForJwts] },
     { paths: ['/.well-known/oauth-authorization-server'], middleware: [authorizationServerMetadata] },
@@ -157,6 +198,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
       middleware: [hostSessionLogin(runtime, runtime.currentUser), interactions.routes(), interactions.allowedMethods()],
     },
     { paths: [CONNECTED_APPS_PATH, `${CONNECTED_APPS_PATH}/`], middleware: [connectedAppsRouter(runtime).routes()] },
+    { paths: [HOST_LOGOUT_PATH], middleware: [hostLogout(runtime)] },
   ];
   if (admin) {
     const { applications, consents, directory, options } = runtime;
@@ -170,6 +212,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
 export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[] }): Provider {
   const provider = new Provider(runtime.options.issuer, providerConfiguration(runtime));
   provider.proxy = runtime.options.proxy;
+  provider.maxIpsCount = runtime.options.proxyHops;
   installJwtAccessTokens(runtime, provider, publicJwks as never);
   installRefreshTokenClientCheck(provider);
   reuseClients(runtime, provider);

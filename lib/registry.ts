@@ -9,6 +9,7 @@ import {
   type Application,
   type ApplicationInput,
   type ParsedApplication,
+  type ResourceServer,
 } from './applications.js';
 import { generateSecret, hashConfiguredSecret, hashSecret, SecretVerifier, type ClientSecretInfo, type StoredSecret } from './client-secrets.js';
 import { ApplicationConflictError, ApplicationError } from './errors.js';
@@ -37,6 +38,8 @@ export type ApplicationUpdate = Partial<
     post_logout_redirect_uris: string[];
     logo_uri: string;
     logo_uri_dark: string;
+    backchannel_logout_uri: string;
+    resource_server: ResourceServer;
   }
 >;
 
@@ -50,6 +53,12 @@ export interface RegistryHooks {
   /** oidc-provider's own client metadata validation, so a bad app is refused at registration. */
   validateMetadata?(metadata: ClientMetadata): Promise<void>;
   issuer: string;
+  /**
+   * The audiences the provider issues access tokens for (its `audience` and `resources`): the only
+   * ones a resource-server application may name. Left out (a registry without a provider, such as
+   * the CLI's direct store access), they are not checked.
+   */
+  audiences?: readonly string[];
   /**
    * The request being served (oidc-provider's `Provider.ctx`), if any: within one request an
    * application is read from the store once, however many times oidc-provider looks it up.
@@ -124,6 +133,13 @@ export class ApplicationRegistry {
     }
     const problems = redirectUriProblems(app, this.#hooks.issuer);
     if (problems.length) throw new ApplicationError(`${label}: ${problems.join('; ')}`);
+    const { audiences } = this.#hooks;
+    const unknownAudiences = audiences ? (app.resource_server?.audiences ?? []).filter((a) => !audiences.includes(a)) : [];
+    if (unknownAudiences.length) {
+      throw new ApplicationError(
+        `${label}: resource_server.audiences: ${unknownAudiences.map((a) => `"${a}"`).join(', ')} is not an audience of this provider (known: ${audiences!.join(', ')})`,
+      );
+    }
     try {
       await this.#hooks.validateMetadata?.(toClientMetadata(app));
     } catch (error) {

@@ -266,11 +266,21 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
         ['POST', '/admin/applications', webApp('No redirect', { redirect_uris: [] }), /at least one redirect_uri/],
         ['POST', '/admin/applications', webApp('Wild', { redirect_uris: ['https://*.example.com/cb'] }), /wildcards are not allowed/],
         ['POST', '/admin/applications', webApp('Scheme', { redirect_uris: ['com.example.app:/cb'] }), /private-use scheme is for public/],
+        ['POST', '/admin/applications', webApp('Dotless', { is_public: true, redirect_uris: ['myapp:/cb'] }), /myapp:\/cb: a private-use scheme must be a reverse domain name/],
+        ['POST', '/admin/applications', webApp('Dotless logout', { is_public: true, redirect_uris: ['com.example.app:/cb'], post_logout_redirect_uris: ['myapp:/bye'] }), /myapp:\/bye: a private-use scheme must be a reverse domain name/],
+        ['POST', '/admin/applications', webApp('Userinfo', { redirect_uris: ['https://user:pw@app.example.com/cb'] }), /user information \(user:password@\) is not allowed/],
+        ['POST', '/admin/applications', webApp('Loopback userinfo', { is_public: true, redirect_uris: ['http://user@127.0.0.1/cb'] }), /user information/],
+        ['POST', '/admin/applications', webApp('Logout userinfo', { post_logout_redirect_uris: ['https://user@app.example.com/'] }), /https:\/\/user@app\.example\.com\/: user information/],
+        ['PATCH', `/admin/applications/${DEMO.cli.clientId}`, { redirect_uris: ['http://127.0.0.1/callback', 'https://localhost:3000/cb'] }, /must use http, not https, for a loopback host/],
         ['POST', '/admin/applications', webApp('Logo', { logo_uri: 'not a url' }), /logo_uri/],
         ['PATCH', `/admin/applications/${DEMO.sync.clientId}`, { redirect_uris: ['http://localhost:5010/cb'] }, /redirect_uris/],
         ['PATCH', `/admin/applications/${DEMO.sync.clientId}`, { organization_id: null }, /organization_id/],
         ['PATCH', `/admin/applications/${DEMO.crm.clientId}`, { organization_id: null }, /third-party application needs organization_id/],
         ['POST', `/admin/applications/${DEMO.cli.clientId}/client_secrets`, {}, /is public: it has no secrets/],
+        ['POST', '/admin/applications', { ...m2m('Stray API'), resource_server: { audiences: ['https://elsewhere.example'] } }, /resource_server\.audiences: "https:\/\/elsewhere\.example" is not an audience/],
+        ['POST', '/admin/applications', webApp('Public API', { is_public: true, redirect_uris: ['http://127.0.0.1/cb'], resource_server: { audiences: [op.issuer] } }), /public application cannot be a resource_server/],
+        ['PATCH', `/admin/applications/${DEMO.sync.clientId}`, { resource_server: { audiences: ['https://elsewhere.example'] } }, /is not an audience/],
+        ['PATCH', `/admin/applications/${DEMO.cli.clientId}`, { resource_server: { audiences: [op.issuer] } }, /public application cannot be a resource_server/],
       ];
       for (const [method, path, body, message] of refused) {
         const reply = await api(method, path, { body });
@@ -281,7 +291,35 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       // Nothing refused was saved.
       const names = (await api('GET', '/admin/applications?limit=100')).body.data.map((a: Json) => a.name);
       expect(names).not.to.include.members(['Partner app', 'Ghost org', 'Wild']);
+      for (const name of ['Dotless', 'Dotless logout', 'Userinfo', 'Loopback userinfo', 'Logout userinfo']) expect(names).not.to.include(name);
+      expect((await api('GET', `/admin/applications/${DEMO.cli.clientId}`)).body.redirect_uris).to.deep.equal([DEMO.cli.redirectUri]);
       expect((await api('GET', `/admin/applications/${DEMO.crm.clientId}`)).body.organization_id).to.equal('org_partner');
+    });
+
+    it('marks an application as a resource server: it introspects the access tokens of its audience, until the field is removed', async () => {
+      const created = await api('POST', '/admin/applications', { body: { ...m2m('Orders API', 'org_globex'), resource_server: { audiences: [op.issuer] } } });
+      expect(created.status).to.equal(201);
+      expect(created.body.resource_server).to.deep.equal({ audiences: [op.issuer] });
+      const { client_id, client_secret } = created.body;
+      const token = (await clientCredentials(op.issuer, DEMO.sync.clientId, DEMO.sync.secret)).json.access_token;
+      const introspect = async () =>
+        (await fetch(`${op.issuer}/oauth2/introspection`, {
+          method: 'POST',
+          headers: { authorization: basic(client_id, client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token }),
+        }).then((r) => r.json())) as Json;
+      expect(await introspect()).to.include({ active: true, client_id: DEMO.sync.clientId });
+
+      const removed = await api('PATCH', `/admin/applications/${client_id}`, { body: { resource_server: null } });
+      expect(removed.status).to.equal(200);
+      expect(removed.body).not.to.have.property('resource_server');
+      expect(await introspect()).to.deep.equal({ active: false });
+
+      const web = await api('POST', '/admin/applications', { body: webApp('Web API', { resource_server: { audiences: [op.issuer] } }) });
+      expect(web.body.resource_server).to.deep.equal({ audiences: [op.issuer] });
+      const malformed = await api('PATCH', `/admin/applications/${client_id}`, { body: { resource_server: { audiences: [] } } });
+      expect(malformed.status).to.equal(400);
+      expect((await api('PATCH', `/admin/applications/${client_id}`, { body: { resource_server: { audience: op.issuer } } })).status).to.equal(400);
     });
 
     it('versions applications: ETag on GET and PATCH, If-Match applies an update only to that version (412 otherwise)', async () => {

@@ -65,6 +65,32 @@ describe('attack suite: each refusal has the exact OAuth error and status', () =
         expect(html).not.to.include('evil.example');
       });
     }
+    // A native app's loopback redirect matches on any port (RFC 8252 section 7.3), and on nothing else.
+    const native = (redirectUri: string) =>
+      authorizeUrl({ client_id: DEMO.cli.clientId, redirect_uri: redirectUri, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    it('the control: a native app\'s loopback redirect on another port goes on to sign-in', async () => {
+      const response = await fetch(native('http://127.0.0.1:49152/callback'), { redirect: 'manual', headers: { accept: 'text/html' } });
+      expect(response.status).to.be.within(302, 303);
+      expect(response.headers.get('location')).to.match(/\/interaction\//);
+    });
+    const nativeTricks = [
+      ['user information', 'http://evil@127.0.0.1:49152/callback'],
+      ['another path', 'http://127.0.0.1:49152/callback/evil'],
+      ['https', 'https://127.0.0.1:49152/callback'],
+      ['another loopback name', 'http://localhost:49152/callback'],
+      ['a host that starts like the loopback address', 'http://127.0.0.1.evil.example:49152/callback'],
+      ['a port that is not a number', 'http://127.0.0.1:evil/callback'],
+    ];
+    for (const [name, redirectUri] of nativeTricks) {
+      it(`refuses ${name} on a native app's loopback redirect with a page`, async () => {
+        const response = await fetch(native(redirectUri!), { redirect: 'manual', headers: { accept: 'text/html' } });
+        expect(response.status).to.equal(400);
+        expect(response.headers.get('location')).to.equal(null);
+        const html = await response.text();
+        expect(html).to.include('invalid_redirect_uri');
+        expect(html).not.to.include('evil');
+      });
+    }
     it('answers with the page whatever the Accept header (the authorization endpoint is for browsers)', async () => {
       const response = await fetch(authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), { redirect: 'manual', headers: { accept: 'application/json' } });
       expect(response.status).to.equal(400);
@@ -192,6 +218,46 @@ describe('attack suite: each refusal has the exact OAuth error and status', () =
     const refresh = await post(`${op.issuer}/oauth2/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token }), { authorization: portal() });
     expect(refresh.status).to.equal(400);
     expect(refresh.json.error).to.equal('invalid_grant');
+  });
+
+  describe('introspection and revocation: who may know', () => {
+    /** The portal's tokens for bob (access and refresh). */
+    async function portalTokens() {
+      const { code: c } = await code(DEMO.portal.clientId, DEMO.portal.redirectUri, { scope: 'openid offline_access' });
+      return (await post(`${op.issuer}/oauth2/token`, new URLSearchParams({ grant_type: 'authorization_code', code: c, redirect_uri: DEMO.portal.redirectUri }), { authorization: portal() })).json;
+    }
+    const introspect = (token: string, authorization: string) => post(`${op.issuer}/oauth2/introspection`, new URLSearchParams({ token }), { authorization });
+
+    it("a partner app or another organization's M2M app introspecting someone else's token: 200 {active:false}, as for an unknown token", async () => {
+      const tokens = await portalTokens();
+      for (const caller of [basic(DEMO.crm.clientId, DEMO.crm.secret), basic(DEMO.sync.clientId, DEMO.sync.secret)]) {
+        for (const token of [tokens.access_token, tokens.refresh_token]) {
+          const answer = await introspect(token, caller);
+          expect(answer.status).to.equal(200);
+          expect(answer.text).to.equal(JSON.stringify({ active: false }));
+        }
+      }
+      expect((await introspect(tokens.access_token, portal())).json.active).to.equal(true);
+    });
+
+    it('a public app introspecting, even its own token: 401 invalid_client', async () => {
+      const result = await post(`${op.issuer}/oauth2/introspection`, new URLSearchParams({ token: 'any', client_id: DEMO.cli.clientId }));
+      expect(result.status).to.equal(401);
+      expect(result.json.error).to.equal('invalid_client');
+    });
+
+    it("a public app revoking another app's token: the silent 200, and the token lives on", async () => {
+      const tokens = await portalTokens();
+      const result = await post(`${op.issuer}/oauth2/revoke`, new URLSearchParams({ token: tokens.refresh_token, client_id: DEMO.cli.clientId }));
+      expect(result.status).to.equal(200);
+      expect((await introspect(tokens.refresh_token, portal())).json.active).to.equal(true);
+    });
+
+    it('a revocation naming no client: 401 invalid_client', async () => {
+      const result = await post(`${op.issuer}/oauth2/revoke`, new URLSearchParams({ token: 'any' }));
+      expect(result.status).to.equal(401);
+      expect(result.json.error).to.equal('invalid_client');
+    });
   });
 
   describe('bodies', () => {

@@ -271,7 +271,8 @@ for (const host of HOSTS) {
         },
         { application_type: 'oauth', is_first_party: true, is_public: true, name: 'oauth4webapi RP', client_id: 'rp_oauth4webapi', redirect_uris: [PUBLIC_REDIRECT] },
         { application_type: 'oauth', is_first_party: true, name: 'Auth.js RP', client_id: 'rp_authjs', client_secret: RP_SECRET, redirect_uris: [`${rps.authjs.origin}/auth/callback/orgconnect`] },
-        { application_type: 'm2m', name: 'API', organization_id: 'org_acme', client_id: 'api_introspector', client_secret: RP_SECRET },
+        // The API serving the default audience (the issuer): a resource server may introspect its tokens.
+        { application_type: 'm2m', name: 'API', organization_id: 'org_acme', client_id: 'api_introspector', client_secret: RP_SECRET, resource_server: { audiences: [issuer] } },
       ];
       orgconnect = await createProvider({
         ...secrets,
@@ -418,7 +419,7 @@ for (const host of HOSTS) {
         );
         expect(info).to.include({ sub: alice.id, email: alice.email });
 
-        // An API (an M2M app) introspects the token; the app revokes it.
+        // An API (an M2M app, resource server of the token's audience) introspects the token; the app revokes it.
         const api: oauth.Client = { client_id: 'api_introspector' };
         const introspect = async () =>
           oauth.processIntrospectionResponse(

@@ -3,7 +3,8 @@ import { decodeJwt } from 'jose';
 import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 
-import { ApplicationError } from '../lib/index.js';
+import { ApplicationError, type ApplicationInput } from '../lib/index.js';
+import { toClientMetadata } from '../lib/applications.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { sharedRedis, STORES } from './helpers/stores.js';
@@ -118,12 +119,19 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       });
       const config = await discover(op.issuer, app.client_id, app.client_secret);
       const { tokens } = await signIn(config, 'http://localhost:5005/callback', { ...DEMO.bob, scope: 'openid offline_access' });
-      const portal = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
-      expect((await oidc.tokenIntrospection(portal, tokens!.access_token)).active).to.equal(true);
+      // Introspection answers the app itself and a resource server of the token's audience only.
+      const api = await op.orgconnect.applications.create({ application_type: 'm2m', name: 'Doomed API', organization_id: 'org_acme', resource_server: { audiences: [op.issuer] } });
+      const resourceServer = await discover(op.issuer, api.client_id, api.client_secret);
+      expect((await oidc.tokenIntrospection(resourceServer, tokens!.access_token)).active).to.equal(true);
+      expect((await oidc.tokenIntrospection(config, tokens!.refresh_token!)).active).to.equal(true);
 
       expect(await op.orgconnect.applications.delete(app.client_id)).to.equal(true);
-      expect((await oidc.tokenIntrospection(portal, tokens!.access_token)).active).to.equal(false);
-      expect((await oidc.tokenIntrospection(portal, tokens!.refresh_token!)).active).to.equal(false);
+      expect((await oidc.tokenIntrospection(resourceServer, tokens!.access_token)).active).to.equal(false);
+      // The refresh token is for the deleted app alone: it cannot authenticate any more, and the
+      // lookup introspection makes finds nothing.
+      const own = await oidc.tokenIntrospection(config, tokens!.refresh_token!).catch((e: { status?: number }) => e);
+      expect((own as { status?: number }).status).to.equal(401);
+      expect(await op.orgconnect.provider.RefreshToken.find(tokens!.refresh_token!)).to.equal(undefined);
       const refresh = await oidc.refreshTokenGrant(config, tokens!.refresh_token!).catch((e: { error?: string }) => e);
       expect((refresh as { status?: number }).status).to.equal(401);
       expect(JSON.stringify((refresh as { cause?: unknown }).cause)).to.include('invalid_client');
@@ -204,6 +212,53 @@ describe('native apps: loopback redirects on any port, private-use schemes (RFC 
     const config = await discover(op.issuer, app.client_id);
     const { tokens } = await signIn(config, 'com.example.mobile:/oauth/callback', { ...DEMO.bob });
     expect(decodeJwt(tokens!.access_token).client_id).to.equal(app.client_id);
+  });
+
+  it('a public app with loopback and https redirects is native: its loopback redirect matches any port, its https one exactly', async () => {
+    const app = await op.orgconnect.applications.create({
+      application_type: 'oauth', is_first_party: true, is_public: true, name: 'Desktop and web',
+      redirect_uris: ['http://127.0.0.1/callback', 'https://app.example.com/callback'],
+    });
+    expect(toClientMetadata(app).application_type).to.equal('native');
+    const config = await discover(op.issuer, app.client_id);
+    const port = 1024 + Math.floor(Math.random() * 64000);
+    for (const redirect of [`http://127.0.0.1:${port}/callback`, 'https://app.example.com/callback']) {
+      const { tokens } = await signIn(config, redirect, { ...DEMO.bob });
+      expect(decodeJwt(tokens!.access_token).client_id, redirect).to.equal(app.client_id);
+    }
+    for (const redirect of ['https://app.example.com:8443/callback', `http://127.0.0.1:${port}/other`, `http://user@127.0.0.1:${port}/callback`]) {
+      const result = await signIn(config, redirect, { ...DEMO.bob }).catch((e: Error) => e);
+      expect(String(result), redirect).to.match(/unexpected 400/);
+    }
+  });
+
+  it('a public app with only https redirects stays a web app (exact match)', async () => {
+    const app = await op.orgconnect.applications.create({
+      application_type: 'oauth', is_first_party: true, is_public: true, name: 'Single page app', redirect_uris: ['https://spa.example.com/callback'],
+    });
+    expect(toClientMetadata(app).application_type).to.equal('web');
+  });
+
+  it('refuses dotless private-use schemes, user information, and redirects a native app cannot use, for login and logout alike', async () => {
+    const app = (redirect_uris: string[], extra: Partial<ApplicationInput> = {}): ApplicationInput =>
+      ({ application_type: 'oauth', is_first_party: true, is_public: true, name: 'Refused', redirect_uris, ...extra }) as ApplicationInput;
+    const refused: [ApplicationInput, RegExp][] = [
+      [app(['myapp:/cb']), /myapp:\/cb: a private-use scheme must be a reverse domain name such as com\.example\.app \(RFC 8252 section 7\.1\)/],
+      [app(['com.example.app:/cb'], { post_logout_redirect_uris: ['myapp:/bye'] }), /myapp:\/bye: a private-use scheme must be a reverse domain name/],
+      [app(['http://user@127.0.0.1/cb']), /http:\/\/user@127\.0\.0\.1\/cb: user information \(user:password@\) is not allowed/],
+      [app(['http://@127.0.0.1/cb']), /user information/],
+      [app(['https://user:pw@app.example.com/cb'], { is_public: false }), /https:\/\/user:pw@app\.example\.com\/cb: user information/],
+      [app(['https://app.example.com/cb'], { post_logout_redirect_uris: ['https://user@app.example.com/'] }), /https:\/\/user@app\.example\.com\/: user information/],
+      [app(['http://127.0.0.1/cb', 'https://localhost:3000/cb']), /https:\/\/localhost:3000\/cb: a native app .* must use http, not https, for a loopback host/],
+      [app(['http://127.0.0.1/cb', 'http://app.example.test/cb']), /http:\/\/app\.example\.test\/cb: a native app .* may use plain http only for loopback hosts/],
+    ];
+    for (const [input, message] of refused) {
+      const error = await op.orgconnect.applications.create(input).catch((e: unknown) => e);
+      expect(error, JSON.stringify(input)).to.be.instanceOf(ApplicationError);
+      expect((error as Error).message).to.match(message);
+    }
+    const names = (await op.orgconnect.applications.list()).map((a) => a.name);
+    expect(names).not.to.include('Refused');
   });
 
   it('refuses plain http to a non-loopback host when the issuer is https', async () => {

@@ -18,6 +18,8 @@ import { DEMO, discover, signIn } from './helpers/relying-party.js';
 const API = 'https://api.example.test';
 const METADATA_URL = `${API}/.well-known/oauth-protected-resource`;
 const SCOPES = ['orders:read', 'orders:write'];
+/** The API's own application: a resource server of API, so it may introspect API's tokens. */
+const API_APP = { clientId: 'api_orders', clientSecret: 'api-orders-secret-000000000001' };
 
 /** Express 4 is installed under an alias; typed as Express 5 since the middleware API used is the same. */
 const EXPRESS4 = 'express4';
@@ -91,7 +93,11 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
   const tokens = {} as Record<'bobRead' | 'bobOpenid' | 'aliceGlobex' | 'carol' | 'm2m' | 'expired' | 'idToken' | 'revoked', string>;
 
   before(async () => {
-    op = await startProvider({ audience: API, scopes: SCOPES });
+    op = await startProvider({
+      audience: API,
+      scopes: SCOPES,
+      applications: [{ application_type: 'm2m', name: 'Orders API', organization_id: 'org_acme', client_id: API_APP.clientId, client_secret: API_APP.clientSecret, resource_server: { audiences: [API] } }],
+    });
     const portal = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
     const sync = await discover(op.issuer, DEMO.sync.clientId, DEMO.sync.secret);
     const user = async (who: { email: string; password: string }, scope: string, organizationId?: string) =>
@@ -117,7 +123,7 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
       api: createVerifier({
         issuer: op.issuer,
         audience: API,
-        introspection: { clientId: DEMO.sync.clientId, clientSecret: DEMO.sync.secret, cacheSeconds: 0 },
+        introspection: { ...API_APP, cacheSeconds: 0 },
         resourceMetadata: { scopesSupported: SCOPES, resourceName: 'Orders API' },
       }),
       down: createVerifier({ issuer: 'http://127.0.0.1:9', audience: API }),

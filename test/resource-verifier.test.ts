@@ -26,6 +26,8 @@ import { DEMO, discover, signIn } from './helpers/relying-party.js';
 const API = 'https://api.example.test';
 const OTHER_API = 'https://other-api.example.test';
 const SCOPES = ['orders:read', 'orders:write'];
+/** The API's own application: a resource server of API, so it may introspect API's tokens. */
+const API_APP = { clientId: 'api_orders', clientSecret: 'api-orders-secret-000000000001' };
 
 /** The refusal a promise rejects with (fails the test if it resolves). */
 async function refusal(promise: Promise<unknown>): Promise<Error> {
@@ -48,7 +50,12 @@ describe('resource server: createVerifier against a real provider', () => {
   let privateJwk: JWK;
 
   before(async () => {
-    op = await startProvider({ audience: API, resources: [OTHER_API], scopes: SCOPES });
+    op = await startProvider({
+      audience: API,
+      resources: [OTHER_API],
+      scopes: SCOPES,
+      applications: [{ application_type: 'm2m', name: 'Orders API', organization_id: 'org_acme', client_id: API_APP.clientId, client_secret: API_APP.clientSecret, resource_server: { audiences: [API] } }],
+    });
     portal = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
     sync = await discover(op.issuer, DEMO.sync.clientId, DEMO.sync.secret);
     verifier = createVerifier({ issuer: op.issuer, audience: API });
@@ -239,7 +246,7 @@ describe('resource server: createVerifier against a real provider', () => {
   });
 
   describe('introspection (introspect: true)', () => {
-    const credentials = { clientId: DEMO.sync.clientId, clientSecret: DEMO.sync.secret };
+    const credentials = API_APP;
 
     it('sees a revoked user token that the signature alone still accepts', async () => {
       const introspecting = createVerifier({ issuer: op.issuer, audience: API, introspection: { ...credentials, cacheSeconds: 0 } });

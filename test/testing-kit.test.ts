@@ -47,9 +47,12 @@ describe('orgconnect/testing: startTestProvider', () => {
 
     const userinfo = await fetch(`${op.issuer}/oauth2/userinfo`, { headers: { authorization: `Bearer ${token}` } });
     expect(await userinfo.json()).to.deep.equal({ sub: 'user_bob', email: 'bob@example.com', email_verified: true });
-    expect((await post(`${op.issuer}/oauth2/introspection`, { token }, m2m)).json).to.include({ active: true, sub: 'user_bob', org_id: 'org_acme' });
-    expect((await post(`${op.issuer}/oauth2/revoke`, { token }, { id: 'test_web', secret: 'test-web-app-secret-0000000001' })).status).to.equal(200);
+    const web = { id: 'test_web', secret: 'test-web-app-secret-0000000001' };
+    expect((await post(`${op.issuer}/oauth2/introspection`, { token }, web)).json).to.include({ active: true, sub: 'user_bob', org_id: 'org_acme' });
+    // test_m2m is no resource server: another app's token is not its business (RFC 7662 section 2.2).
     expect((await post(`${op.issuer}/oauth2/introspection`, { token }, m2m)).json).to.deep.equal({ active: false });
+    expect((await post(`${op.issuer}/oauth2/revoke`, { token }, web)).status).to.equal(200);
+    expect((await post(`${op.issuer}/oauth2/introspection`, { token }, web)).json).to.deep.equal({ active: false });
   });
 
   it('mints for an organization, a public app and a resource audience', async () => {

@@ -64,13 +64,15 @@ for (const store of STORES) describe(`tokens: refresh, introspection, revocation
     expect(userinfo.headers.get('www-authenticate')).to.include('invalid_token');
   });
 
-  it('does not let one app revoke or introspect-as-owner another app\'s tokens', async () => {
+  it('does not let one app revoke or introspect another app\'s tokens', async () => {
     const config = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
     const { tokens } = await signIn(config, DEMO.portal.redirectUri, { ...DEMO.bob });
     const crm = await discover(op.issuer, DEMO.crm.clientId, DEMO.crm.secret);
     const refused = await oidc.tokenRevocation(crm, tokens!.access_token).catch((e: { error?: string }) => e);
     expect((refused as { error?: string }).error).to.equal('invalid_request');
     expect((await introspect(tokens!.access_token)).json.active).to.equal(true);
+    // RFC 7662 section 2.2: to the partner app, another app's token is as good as unknown.
+    expect((await introspect(tokens!.access_token, { id: DEMO.crm.clientId, secret: DEMO.crm.secret })).json).to.deep.equal({ active: false });
   });
 
   it('refresh keeps org_id and sid, rotates the refresh token, and reuse of a rotated one revokes the grant', async () => {

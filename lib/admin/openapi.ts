@@ -25,6 +25,13 @@ function fromZod(schema: z.ZodType): Schema {
 const str = (description: string): Schema => ({ type: 'string', description });
 const strings = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, description });
 const timestamp = (description: string): Schema => ({ type: 'string', format: 'date-time', description });
+const resourceServer: Schema = {
+  type: 'object',
+  description: 'Present on a resource server (an API): besides its own tokens, it may introspect the access tokens whose aud is one of these audiences.',
+  required: ['audiences'],
+  properties: { audiences: strings('The audiences (API identifiers) it serves.') },
+  additionalProperties: false,
+};
 
 const ERROR_CODES = [
   'invalid_request',
@@ -59,7 +66,9 @@ const schemas: Record<string, Schema> = {
       post_logout_redirect_uris: strings('Where RP-initiated logout may return to.'),
       logo_uri: { type: 'string', format: 'uri', description: 'Logo on the consent screen.' },
       logo_uri_dark: { type: 'string', format: 'uri', description: 'Logo in dark mode.' },
+      backchannel_logout_uri: { type: 'string', format: 'uri', description: 'Where a logout token is posted when the user signs out (OpenID Connect Back-Channel Logout).' },
       scopes: strings('Scopes the app may request; absent: any configured scope.'),
+      resource_server: resourceServer,
     },
   },
   M2MApplication: {
@@ -74,6 +83,7 @@ const schemas: Record<string, Schema> = {
       description: str('Free text for administrators.'),
       organization_id: str('The organization its tokens are for.'),
       scopes: strings('Scopes the app may request; absent: any configured scope.'),
+      resource_server: resourceServer,
     },
   },
   Application: {

@@ -22,8 +22,18 @@ const ORGANIZATION = 'The organization that owns the app: required for third-par
 const REDIRECT_URIS = 'Exact redirect URIs (at least one). Loopback redirects of native apps match on any port.';
 const POST_LOGOUT = 'Where RP-initiated logout may send the user back to.';
 const LOGO = 'Absolute URL of a logo shown on the consent screen.';
+const BACKCHANNEL = 'OpenID Connect Back-Channel Logout: where a logout token is posted when the user signs out (RP-initiated or host logout).';
 const LOGO_DARK = 'Absolute URL of the logo used in dark mode.';
 const SCOPES = 'Allow-list of the scopes the app may request (default: any configured scope).';
+const RESOURCE_SERVER =
+  'Marks the app as a resource server (an API): besides its own tokens, it may introspect the access tokens whose aud is one of `audiences` ' +
+  "(each the provider's audience or one of its resources; another is a 422). Confidential OAuth apps and M2M apps only.";
+
+const resourceServer = (description: string) =>
+  z
+    .object({ audiences: z.array(z.string().min(1)).min(1).meta({ description: 'The audiences (API identifiers) the app serves.' }) })
+    .strict()
+    .meta({ description });
 
 const createOAuthApplication = z
   .object({
@@ -37,7 +47,9 @@ const createOAuthApplication = z
     post_logout_redirect_uris: list(POST_LOGOUT).optional(),
     logo_uri: text(LOGO).optional(),
     logo_uri_dark: text(LOGO_DARK).optional(),
+    backchannel_logout_uri: text(BACKCHANNEL).optional(),
     scopes: list(SCOPES).optional(),
+    resource_server: resourceServer(RESOURCE_SERVER).optional(),
   })
   .strict()
   .meta({ title: 'CreateOAuthApplication' });
@@ -50,6 +62,7 @@ const createM2MApplication = z
     // Optional here: a missing organization is the registry's 422, as for a third-party app.
     organization_id: text(ORGANIZATION).optional(),
     scopes: list(SCOPES).optional(),
+    resource_server: resourceServer(RESOURCE_SERVER).optional(),
   })
   .strict()
   .meta({ title: 'CreateM2MApplication' });
@@ -69,7 +82,9 @@ export const updateApplicationBody = z
     post_logout_redirect_uris: list(POST_LOGOUT).nullable().optional(),
     logo_uri: text(LOGO).nullable().optional(),
     logo_uri_dark: text(LOGO_DARK).nullable().optional(),
+    backchannel_logout_uri: text(BACKCHANNEL).nullable().optional(),
     scopes: list(SCOPES).nullable().optional(),
+    resource_server: resourceServer(`${RESOURCE_SERVER} Replaces the audiences; null removes it.`).nullable().optional(),
   })
   .strict()
   .meta({ title: 'UpdateApplication' });

@@ -20,7 +20,9 @@ interface AppFlags {
   postLogoutRedirectUri?: string[];
   logoUri?: string;
   logoUriDark?: string;
+  backchannelLogoutUri?: string;
   scope?: string[];
+  resourceServerAudience?: string[];
   description?: string;
 }
 
@@ -36,7 +38,14 @@ function addApplicationFlags(command: Command, { update }: { update: boolean }):
     .addOption(new Option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI, repeatable').argParser(collect))
     .addOption(new Option('--logo-uri <url>', `logo on the consent screen${clears}`))
     .addOption(new Option('--logo-uri-dark <url>', `logo in dark mode${clears}`))
+    .addOption(new Option('--backchannel-logout-uri <url>', `where a logout token is posted when the user signs out${clears}`))
     .addOption(new Option('--scope <scope>', `a scope the app may request, repeatable${update ? ' (replaces the list; --scope "" removes it)' : ''}`).argParser(collect))
+    .addOption(
+      new Option(
+        '--resource-server-audience <uri>',
+        `make the app a resource server (an API) that may introspect access tokens for this audience, repeatable${update ? ' (replaces the list; --resource-server-audience "" removes it)' : ''}`,
+      ).argParser(collect),
+    )
     .addOption(new Option('--description <text>', `free text for administrators${clears}`));
   return command;
 }
@@ -49,6 +58,7 @@ export function createBody(flags: AppFlags): Record<string, unknown> {
   if (flags.description !== undefined) body.description = flags.description;
   if (flags.organization !== undefined) body.organization_id = flags.organization;
   if (flags.scope) body.scopes = flags.scope;
+  if (flags.resourceServerAudience) body.resource_server = { audiences: flags.resourceServerAudience };
   if (type === 'm2m') {
     const oauthOnly = (
       [
@@ -59,6 +69,7 @@ export function createBody(flags: AppFlags): Record<string, unknown> {
         ['--post-logout-redirect-uri', flags.postLogoutRedirectUri],
         ['--logo-uri', flags.logoUri],
         ['--logo-uri-dark', flags.logoUriDark],
+        ['--backchannel-logout-uri', flags.backchannelLogoutUri],
       ] as const
     ).filter(([, value]) => value !== undefined);
     if (oauthOnly.length) throw new UsageError(`${oauthOnly.map(([flag]) => flag).join(', ')}: only for --type oauth`);
@@ -72,6 +83,7 @@ export function createBody(flags: AppFlags): Record<string, unknown> {
   if (flags.postLogoutRedirectUri) body.post_logout_redirect_uris = flags.postLogoutRedirectUri;
   if (flags.logoUri !== undefined) body.logo_uri = flags.logoUri;
   if (flags.logoUriDark !== undefined) body.logo_uri_dark = flags.logoUriDark;
+  if (flags.backchannelLogoutUri !== undefined) body.backchannel_logout_uri = flags.backchannelLogoutUri;
   return body;
 }
 
@@ -88,7 +100,12 @@ export function updateBody(flags: AppFlags): Record<string, unknown> {
   if (flags.postLogoutRedirectUri) body.post_logout_redirect_uris = flags.postLogoutRedirectUri;
   if (flags.logoUri !== undefined) body.logo_uri = orNull(flags.logoUri);
   if (flags.logoUriDark !== undefined) body.logo_uri_dark = orNull(flags.logoUriDark);
+  if (flags.backchannelLogoutUri !== undefined) body.backchannel_logout_uri = orNull(flags.backchannelLogoutUri);
   if (flags.scope) body.scopes = flags.scope.length === 1 && flags.scope[0] === '' ? null : flags.scope;
+  if (flags.resourceServerAudience) {
+    const audiences = flags.resourceServerAudience;
+    body.resource_server = audiences.length === 1 && audiences[0] === '' ? null : { audiences };
+  }
   if (Object.keys(body).length === 0) throw new UsageError('nothing to update: give at least one of the application flags');
   return body;
 }

@@ -41,6 +41,7 @@ export function applicationDetails(app: ApplicationObject): string {
     ['logo_uri', oauth?.logo_uri],
     ['logo_uri_dark', oauth?.logo_uri_dark],
     ['scopes', app.scopes?.join(' ')],
+    ['resource_server', app.resource_server && `introspects access tokens for ${app.resource_server.audiences.join(' ')}`],
   ]);
 }
 

@@ -43,7 +43,7 @@ export async function approve(runtime: Runtime, ctx: Context, details: Interacti
   const grantId = await grant.save();
   await grantOrganizations.record(grantId, accountId, clientId, organizationId, options.ttl.grant);
   runtime.audit('consent.granted', { client_id: clientId, user_id: accountId, organization_id: organizationId, grant_id: grantId, ip: ctx.ip });
-  await finish(ctx, details, { consent: { grantId } });
+  await finish(runtime, ctx, details, { consent: { grantId } });
 }
 
 export async function renderConsent(runtime: Runtime, ctx: Context, details: InteractionDetails): Promise<void> {
@@ -101,7 +101,7 @@ export async function submitConsent(runtime: Runtime, ctx: Context): Promise<voi
   if (decision === 'allow') return approve(runtime, ctx, details);
   if (decision === 'deny') {
     runtime.audit('consent.denied', { client_id: String(details.params.client_id), user_id: details.session?.accountId, ip: ctx.ip });
-    return finish(ctx, details, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
+    return finish(runtime, ctx, details, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   }
   throw new errors.InvalidRequest('decision must be allow or deny');
 }

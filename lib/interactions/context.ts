@@ -3,6 +3,7 @@ import { errors } from 'oidc-provider';
 
 import { initials, tone } from '../brand.js';
 import { INTERACTION_PATH } from '../routes.js';
+import { onIssuer } from '../host-session.js';
 import type { Runtime } from '../runtime.js';
 
 export type InteractionDetails = Awaited<ReturnType<Runtime['provider']['interactionDetails']>>;
@@ -28,11 +29,11 @@ export async function currentInteraction(runtime: Runtime, ctx: Context): Promis
  * checked against the session): the documented alternative, which spares the store a second read
  * of the interaction and its session.
  */
-export async function finish(ctx: Context, details: InteractionDetails, result: Record<string, unknown>, { merge = true } = {}): Promise<void> {
+export async function finish(runtime: Runtime, ctx: Context, details: InteractionDetails, result: Record<string, unknown>, { merge = true } = {}): Promise<void> {
   details.result = merge && !('error' in result) ? { ...details.lastSubmission, ...result } : result;
   await details.save(details.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;
-  ctx.redirect(details.returnTo);
+  ctx.redirect(onIssuer(runtime, details.returnTo));
 }
 
 /** The issuer's path, for absolute links in the views when orgconnect is mounted under a prefix. */

@@ -65,5 +65,5 @@ export async function submitLogin(runtime: Runtime, ctx: Context): Promise<void>
   runtime.audit('login.succeeded', { client_id: clientId, user_id: user.id, ip: ctx.ip });
   // After "Use another account" nothing chosen for the previous account carries over. When the
   // account differs from the session's, oidc-provider ends that session first (resume.js).
-  await finish(ctx, details, { login: { accountId: user.id } }, { merge: !switching });
+  await finish(runtime, ctx, details, { login: { accountId: user.id } }, { merge: !switching });
 }

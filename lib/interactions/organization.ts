@@ -47,5 +47,5 @@ export async function submitOrganization(runtime: Runtime, ctx: Context): Promis
     return renderSelectOrganization(runtime, ctx, details, { error: 'Choose one of your organizations.' });
   }
   runtime.audit('organization.chosen', { client_id: String(details.params.client_id), user_id: accountId, organization_id: organizationId, ip: ctx.ip });
-  await finish(ctx, details, { select_organization: { organization_id: organizationId } });
+  await finish(runtime, ctx, details, { select_organization: { organization_id: organizationId } });
 }

@@ -29,7 +29,7 @@ async function showPrompt(runtime: Runtime, ctx: Context): Promise<void> {
 /** "Cancel": the user leaves; the app gets error=access_denied. */
 async function abort(runtime: Runtime, ctx: Context): Promise<void> {
   const details = await currentInteraction(runtime, ctx);
-  await finish(ctx, details, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+  await finish(runtime, ctx, details, { error: 'access_denied', error_description: 'End-User aborted interaction' });
 }
 
 /**

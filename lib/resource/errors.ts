@@ -139,6 +139,9 @@ export class OrganizationMismatchError extends AccessTokenError {
   }
 }
 
+/** Stable codes of the verifier errors. */
+export type VerifierErrorCode = 'verifier_unavailable' | 'untrusted_introspection_endpoint';
+
 /**
  * Not the token's fault: the authorization server could not be used (discovery, JWKS or
  * introspection unreachable, refused the API's credentials, or answered nonsense). Not an
@@ -146,11 +149,22 @@ export class OrganizationMismatchError extends AccessTokenError {
  * client to drop a token that may be fine; `status` 503 is what Express and Koa answer by default.
  */
 export class VerifierError extends Error {
-  readonly code = 'verifier_unavailable';
+  readonly code: VerifierErrorCode = 'verifier_unavailable';
   readonly status = 503;
   readonly expose = false;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+}
+
+/**
+ * The introspection endpoint, discovered or configured, is not on the issuer's origin: the API's
+ * client secret is sent nowhere else (a tampered discovery document or a typo would hand it to a
+ * stranger). Thrown by `createVerifier` for a configured endpoint, and by the first introspecting
+ * `verify` for a discovered one; nothing is sent. A VerifierError: the app's error handling sees
+ * it (503), the client is not told to drop its token.
+ */
+export class IntrospectionEndpointError extends VerifierError {
+  override readonly code = 'untrusted_introspection_endpoint';
 }

@@ -30,8 +30,9 @@ export {
   InsufficientScopeError,
   OrganizationMismatchError,
   VerifierError,
+  IntrospectionEndpointError,
 } from './errors.js';
-export type { AccessTokenErrorCode, BearerErrorCode } from './errors.js';
+export type { AccessTokenErrorCode, BearerErrorCode, VerifierErrorCode } from './errors.js';
 export { bearerToken, bearerChallenge, bearerErrorResponse } from './bearer.js';
 export type { BearerErrorResponse } from './bearer.js';
 export { assertScopes, assertOrganization } from './checks.js';

@@ -1,12 +1,22 @@
 import { hash } from 'node:crypto';
 
-import { VerifierError } from './errors.js';
+import { IntrospectionEndpointError, VerifierError } from './errors.js';
 
 /** The API's own client credentials at the authorization server, for RFC 7662 introspection. */
 export interface IntrospectionOptions {
-  /** A confidential application registered at orgconnect (an M2M app suits an API). */
+  /**
+   * A confidential application registered at orgconnect as a resource server for this API's
+   * audience (`resource_server: { audiences: [...] }`; an M2M app suits an API). Any other client
+   * is answered `{"active": false}` for tokens not issued to it.
+   */
   clientId: string;
   clientSecret: string;
+  /**
+   * The introspection endpoint. Default: the issuer's discovery document's
+   * `introspection_endpoint`. Either way it must be on the issuer's origin (scheme, host and port),
+   * or no secret is sent: IntrospectionEndpointError.
+   */
+  endpoint?: string;
   /** How to send the credentials. Default `client_secret_basic`. */
   authMethod?: 'client_secret_basic' | 'client_secret_post';
   /**
@@ -19,6 +29,21 @@ export interface IntrospectionOptions {
 
 /** Enough for a busy API's working set of tokens; the oldest answer goes first beyond it. */
 const MAX_CACHED = 10_000;
+
+/**
+ * The endpoint, if it is on the issuer's origin: the only place the API's client secret may go.
+ * `where` says where it came from ("configured", "discovered"), for the error.
+ */
+export function introspectionEndpointOnIssuerOrigin(issuer: string, endpoint: unknown, where: string): string {
+  const parsed = typeof endpoint === 'string' && URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  const origin = new URL(issuer).origin;
+  if (!parsed || parsed.origin !== origin || parsed.username || parsed.password) {
+    throw new IntrospectionEndpointError(
+      `the ${where} introspection endpoint ${JSON.stringify(endpoint)} is not on the issuer's origin ${origin}: the API's client secret is not sent there`,
+    );
+  }
+  return parsed.href;
+}
 
 /** RFC 6749 section 2.3.1: client_secret_basic credentials are form-urlencoded before base64. */
 function formEncode(value: string): string {

@@ -14,7 +14,7 @@ import {
   TokenRevokedError,
   VerifierError,
 } from './errors.js';
-import { Introspector, type IntrospectionOptions } from './introspection.js';
+import { introspectionEndpointOnIssuerOrigin, Introspector, type IntrospectionOptions } from './introspection.js';
 import { resourceMetadata, type ProtectedResourceMetadata, type ResourceMetadataOptions } from './metadata.js';
 
 /** Asymmetric JWS algorithms a verifier can accept. `none` and HS* are not here and never will be. */
@@ -245,11 +245,16 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     }
   };
 
+  // The API's client secret goes to the issuer's origin only: a configured endpoint is checked
+  // now, a discovered one before the first request (IntrospectionEndpointError, nothing sent).
+  const configuredEndpoint =
+    options.introspection?.endpoint === undefined ? undefined : introspectionEndpointOnIssuerOrigin(issuer, options.introspection.endpoint, 'configured');
   const introspector = options.introspection
     ? new Introspector(options.introspection, async () => {
+        if (configuredEndpoint) return configuredEndpoint;
         const endpoint = (await discover()).introspection_endpoint;
         if (!endpoint) throw new VerifierError(`the issuer ${issuer} publishes no introspection_endpoint`);
-        return endpoint;
+        return introspectionEndpointOnIssuerOrigin(issuer, endpoint, 'discovered');
       }, timeoutMs)
     : undefined;
 

@@ -67,6 +67,14 @@ export async function authorize(agent: UserAgent, authorizationUrl: string, redi
   for (let steps = 0; steps < 6 && !page.url.startsWith(redirectUri); steps += 1) {
     const html = page.html ?? '';
     if (page.response?.status !== 200) throw new Error(`unexpected ${page.response?.status} at ${page.url}: ${html.slice(0, 300)}`);
+    // oidc-provider ends a session whose account changes with a self-submitting form; a browser
+    // submits it at once.
+    const autoSubmit = /document\.forms\[0\]\.submit\(\)/.test(html) ? /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html) : null;
+    if (autoSubmit) {
+      const fields = Object.fromEntries([...autoSubmit[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+      page = await agent.follow(new URL(autoSubmit[1]!.replace(/&amp;/g, '&'), page.url).href, redirectUri, { form: fields });
+      continue;
+    }
     const login = formAction(html, page.url, '/login');
     const organization = formAction(html, page.url, '/organization');
     const consent = formAction(html, page.url, '/consent');
