@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
-import type { Directory, Organization, User } from '../lib/directory.js';
+import type { Directory, Organization, User } from '../lib/accounts/directory.js';
 import { BENCH_PASSWORD, USER_ORGANIZATIONS } from './fixtures.js';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 
 import type { JWK } from 'jose';
 
-import { generateSigningKey } from '../lib/keys.js';
-import type { Organization } from '../lib/directory.js';
+import { generateSigningKey } from '../lib/options/keys.js';
+import type { Organization } from '../lib/accounts/directory.js';
 
 /**
  * What every benchmarked server serves: the demo organizations and applications (fixtures/demo.json),

@@ -1,4 +1,4 @@
-import type { TtlOptions } from '../lib/options.js';
+import type { TtlOptions } from '../lib/options/options.js';
 import type { Alg } from './fixtures.js';
 import type { ScenarioName } from './scenarios/types.js';
 

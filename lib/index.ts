@@ -1,200 +1,31 @@
-import type { Server } from 'node:http';
-
-import type Koa from 'koa';
-import Provider from 'oidc-provider';
-import { exportJWK, importJWK, type JWK } from 'jose';
-
-import type { ApplicationInput } from './applications.js';
-import { ApplicationRegistry } from './registry.js';
-import { createSeedDirectory, type Directory } from './directory.js';
-import { resolveOptions, type OrgconnectOptions, type ResolvedOptions } from './options.js';
-import { GrantOrganizations } from './organizations.js';
-import { buildApp, createOidcProvider } from './provider.js';
-import type { Runtime } from './runtime.js';
-import { parseSeed } from './seed.js';
-import { createViews } from './views.js';
-import { createAudit } from './audit.js';
-import { Consents } from './consents.js';
-import { sharedDevSecrets } from './dev-secrets.js';
-import { LoginThrottle } from './login-throttle.js';
-import { checkProduction } from './production.js';
-import { openStore } from './store.js';
-import { logoutUrl, type LogoutUrlOptions } from './host-logout.js';
-
-export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options.js';
-export type { Directory, User, Organization, Membership, SeedUser } from './directory.js';
-export type { Application, ApplicationInput, OAuthApplication, M2MApplication, ResourceServer } from './applications.js';
-export type { Seed } from './seed.js';
-import type { Store } from '../adapters/store.js';
-export type { Store } from '../adapters/store.js';
-export type { StoreOption } from './store.js';
-export type { CurrentUser } from './host-session.js';
-export type { LogoutUrlOptions } from './host-logout.js';
-export type { AuditEvent, AuditEventType, AuditOptions } from './audit.js';
-export type { LoginThrottleOptions } from './login-throttle.js';
-export type { RedisClientLike, RedisNode, RedisStoreOptions } from '../adapters/redis-options.js';
-export type { ViewsOptions, ViewName } from './views.js';
-export type { PrivateJwks, SigningAlg } from './keys.js';
-export { ApplicationRegistry } from './registry.js';
-export { Consents, revokeGrant } from './consents.js';
-export type { AuthorizedApplication } from './consents.js';
-export type { CreatedApplication, ApplicationUpdate, CreatedSecret, VersionedApplication } from './registry.js';
-export type { ClientSecretInfo } from './client-secrets.js';
-export { createSeedDirectory } from './directory.js';
-export { loadSeedFile, parseSeed } from './seed.js';
-export { generateSigningKey, loadJwksFile } from './keys.js';
-export { MemoryStore } from '../adapters/memory.js';
-export { OrgconnectError, OptionsError, SeedError, ApplicationError, ApplicationConflictError, StoreUnavailableError } from './errors.js';
-export { ROUTES } from './routes.js';
-export { adminApi, AdminError, type AdminOptions, type AdminApiOptions } from './admin/index.js';
-
-/** A running orgconnect provider, ready to be served or mounted. */
-export interface OrgconnectProvider {
-  /** The Koa app: `koaApp.use(mount('/oauth', orgconnect.app))`. */
-  readonly app: Koa;
-  /** The underlying oidc-provider instance (events, advanced configuration). */
-  readonly provider: Provider;
-  /** The issuer identifier. */
-  readonly issuer: string;
-  /** The options after defaults were applied (keys and cookie keys included: keep them private). */
-  readonly options: ResolvedOptions;
-  /** Applications (OAuth and M2M) known to the provider. */
-  readonly applications: ApplicationRegistry;
-  /** The users and organizations the provider signs in. */
-  readonly directory: Directory;
-  /** Where state lives (memory or Redis). */
-  readonly store: Store;
-  /** Users' authorized applications (remembered consents): list and withdraw. */
-  readonly consents: Consents;
-  /**
-   * The URL to send the browser to at the host's own logout: it ends the provider session (the
-   * apps that registered a `backchannel_logout_uri` are told) and comes back to `returnTo`.
-   * `res.redirect(orgconnect.logoutUrl({ returnTo: '/' }))` (Express) or `ctx.redirect(...)` (Koa).
-   */
-  logoutUrl(options?: LogoutUrlOptions): string;
-  /** A Node request listener: `http.createServer(orgconnect.callback())`, or Express `app.use('/oauth', ...)`. */
-  callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
-  /** Starts an HTTP server on 127.0.0.1 (or `host`); resolves once it listens. */
-  listen(port: number, host?: string): Promise<Server>;
-  /** Stops servers started by `listen` and releases the store (only a store orgconnect created). */
-  close(): Promise<void>;
-}
-
-async function publicKeys(jwks: { keys: JWK[] }): Promise<{ keys: JWK[] }> {
-  return {
-    keys: await Promise.all(
-      jwks.keys.map(async (jwk) => {
-        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest } = jwk;
-        const publicJwk = await exportJWK(await importJWK(rest, jwk.alg, { extractable: true }));
-        return { ...publicJwk, kid: jwk.kid, alg: jwk.alg, use: jwk.use ?? 'sig' };
-      }),
-    ),
-  };
-}
-
 /**
- * Creates an orgconnect provider. Invalid options, seeds or applications reject with an error
- * naming what is wrong (OptionsError, SeedError, ApplicationError).
+ * orgconnect's public API: `createProvider` and the types and helpers around it. Everything
+ * else (oidc-provider hooks, pages, store internals) is the implementation's.
  */
-export async function createProvider(input: OrgconnectOptions): Promise<OrgconnectProvider> {
-  const seed = parseSeed({ organizations: [], users: [], applications: [], ...input.seed });
-  await resolveOptions(input); // validate before opening any connection
-  const { store, owned: ownsStore } = await openStore(input.store);
-  let options: ResolvedOptions;
-  try {
-    const shared = await withSharedDevSecrets(input, store);
-    options = await resolveOptions(shared);
-    // Shared through the store, but generated all the same: still dev-only keys.
-    if (!input.keys?.jwks) options.keys.generated = true;
-    if (!input.cookies?.keys) options.cookies.generated = true;
-    checkProduction(options, seed, options.production);
-  } catch (error) {
-    if (ownsStore) await store.close();
-    throw error;
-  }
-  const directory = input.directory ?? (await createSeedDirectory(seed));
-  const organizationExists = async (id: string) =>
-    (await directory.findOrganization(id)) !== undefined || seed.organizations.some((o) => o.id === id);
-
-  const runtime = {
-    options,
-    store,
-    directory,
-    grantOrganizations: new GrantOrganizations(store),
-    currentUser: input.currentUser,
-    audit: createAudit(input.audit),
-    loginThrottle: input.loginThrottle === false ? undefined : new LoginThrottle(store, input.loginThrottle),
-    views: createViews(options.views, new URL(options.issuer).pathname.replace(/\/$/, '')),
-  } as Omit<Runtime, 'provider' | 'applications' | 'consents'> as Runtime;
-  const provider = createOidcProvider(runtime, await publicKeys(options.keys.jwks as { keys: JWK[] }));
-  runtime.provider = provider;
-  const applications = await ApplicationRegistry.open(
-    store,
-    {
-      organizationExists,
-      issuer: options.issuer,
-      audiences: [options.audience, ...options.resources],
-      validateMetadata: (metadata) => provider.Client.validate(metadata),
-      currentRequest: () => Provider.ctx,
-    },
-    seed.applications,
-  );
-  runtime.applications = applications;
-  runtime.consents = new Consents(provider, runtime.grantOrganizations, applications, directory);
-
-  for (const [index, app] of (input.applications ?? []).entries()) await upsertApplication(applications, app, `applications[${index}]`);
-
-  const app = buildApp(runtime, provider);
-  const servers = new Set<Server>();
-  return {
-    app,
-    provider,
-    issuer: options.issuer,
-    options,
-    applications,
-    directory,
-    store,
-    consents: runtime.consents,
-    logoutUrl: (logoutOptions) => logoutUrl(runtime, logoutOptions),
-    callback: () => app.callback(),
-    async listen(port, host = '127.0.0.1') {
-      const { createServer } = await import('node:http');
-      const server = createServer(app.callback());
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
-      servers.add(server);
-      return server;
-    },
-    async close() {
-      await Promise.all(
-        [...servers].map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.closeAllConnections?.();
-              server.close(() => resolve());
-            }),
-        ),
-      );
-      servers.clear();
-      if (ownsStore) await store.close();
-    },
-  };
-}
-
-/** On a shared store, instances given no keys use the same generated ones (dev only). */
-async function withSharedDevSecrets(input: OrgconnectOptions, store: Store): Promise<OrgconnectOptions> {
-  if (store.kind === 'memory' || (input.keys?.jwks && input.cookies?.keys)) return input;
-  const shared = await sharedDevSecrets(store, input.keys?.alg ?? 'RS256');
-  return {
-    ...input,
-    keys: { ...input.keys, jwks: input.keys?.jwks ?? shared.jwks },
-    cookies: { ...input.cookies, keys: input.cookies?.keys ?? shared.cookieKeys },
-  };
-}
-
-/** Applications given as an option are (re)written at every start, so a shared store follows the code. */
-async function upsertApplication(registry: ApplicationRegistry, app: ApplicationInput, where: string): Promise<void> {
-  await registry.put(app, where);
-}
+export { createProvider, type OrgconnectProvider, type OrgconnectSettings } from './create-provider.js';
+export type { OrgconnectOptions, ResolvedOptions, TtlOptions } from './options/options.js';
+export type { Directory, User, Organization, Membership, SeedUser } from './accounts/directory.js';
+export type { Application, ApplicationInput, OAuthApplication, M2MApplication, ResourceServer } from './apps/applications.js';
+export type { Seed } from './options/seed.js';
+export type { Store } from './store/store.js';
+export type { StoreOption } from './store/open.js';
+export type { CurrentUser } from './accounts/host-session.js';
+export type { LogoutUrlOptions } from './accounts/host-logout.js';
+export type { AuditEvent, AuditEventType, AuditOptions } from './audit.js';
+export type { LoginThrottleOptions } from './accounts/login-throttle.js';
+export type { RedisClientLike, RedisNode, RedisStoreOptions } from './store/redis-options.js';
+export type { ViewsOptions, ViewName } from './pages/views.js';
+export type { PrivateJwks, SigningAlg } from './options/keys.js';
+export type { ApplicationRegistry } from './apps/registry.js';
+export { Consents, revokeGrant } from './consents/consents.js';
+export type { AuthorizedApplication } from './consents/consents.js';
+export type { CreatedApplication, ApplicationUpdate, CreatedSecret, VersionedApplication } from './apps/registry.js';
+export type { ClientSecretInfo } from './apps/client-secrets.js';
+export { createSeedDirectory } from './accounts/directory.js';
+export { loadSeedFile, parseSeed } from './options/seed.js';
+export { generateSigningKey, loadJwksFile } from './options/keys.js';
+export { MemoryStore } from './store/memory.js';
+export { OrgconnectError, OptionsError, SeedError, ApplicationError, ApplicationConflictError, StoreUnavailableError } from './errors.js';
+export { ROUTES } from './http/routes.js';
+export { adminApi, AdminError, type AdminOptions, type AdminApiOptions } from './admin/index.js';
+export type { Brand, BrandHook, BrandOption, BrandRequest } from './pages/brand.js';

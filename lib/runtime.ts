@@ -1,15 +1,15 @@
 import type Provider from 'oidc-provider';
 
-import type { ApplicationRegistry } from './registry.js';
+import type { ApplicationRegistry } from './apps/registry.js';
 import type { Audit } from './audit.js';
-import type { Consents } from './consents.js';
-import type { Directory } from './directory.js';
-import type { LoginThrottle } from './login-throttle.js';
-import type { CurrentUser } from './host-session.js';
-import type { GrantOrganizations } from './organizations.js';
-import type { ResolvedOptions } from './options.js';
-import type { Views } from './views.js';
-import type { Store } from '../adapters/store.js';
+import type { Consents } from './consents/consents.js';
+import type { Directory } from './accounts/directory.js';
+import type { LoginThrottle } from './accounts/login-throttle.js';
+import type { CurrentUser } from './accounts/host-session.js';
+import type { GrantOrganizations } from './consents/grant-records.js';
+import type { ResolvedOptions } from './options/options.js';
+import type { Views } from './pages/views.js';
+import type { Store } from './store/store.js';
 
 /** What orgconnect's hooks and handlers share: built once in createProvider. */
 export interface Runtime {

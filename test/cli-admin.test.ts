@@ -381,7 +381,7 @@ async function closedPort(): Promise<number> {
 /** Runs the real CLI (`node --import tsx lib/cli.ts ...`, as `orgconnect`) to its end. */
 function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Result> } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !TARGET_ENV.includes(key)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', ...args], { env: { ...clean, PORT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { env: { ...clean, PORT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const result: Result = { code: -1, stdout: '', stderr: '' };
   child.stdout!.on('data', (d) => (result.stdout += d));
   child.stderr!.on('data', (d) => (result.stderr += d));

@@ -18,7 +18,7 @@ async function freePort(): Promise<number> {
 
 /** Runs the CLI (from source, through tsx) until it prints its banner or exits. */
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
     env: { ...process.env, PORT: '', ISSUER: '', SEED_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -69,7 +69,7 @@ describe('CLI (npm start)', function () {
   });
 
   it('signs with a private JWKS given inline in the JWKS environment variable', async () => {
-    const { generateSigningKey } = await import('../lib/keys.js');
+    const { generateSigningKey } = await import('../lib/options/keys.js');
     const key = await generateSigningKey('ES256');
     const port = await freePort();
     const { child, ready } = runCli(['--port', String(port), '--issuer', `http://127.0.0.1:${port}`], { JWKS: JSON.stringify({ keys: [key] }) });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
-import { TestBrowser } from '../lib/testing.js';
+import { TestBrowser } from '../lib/testing/index.js';
 
 /*
  * The runnable examples, started the way their READMEs say (one command each, configured by

@@ -17,9 +17,9 @@ import { Strategy as OpenIdClientStrategy } from 'openid-client/passport';
 import passport from 'passport';
 import OpenIDConnectStrategy from 'passport-openidconnect';
 
-import { metadataPath, mountOrgconnect, oauthMetadataRouter, orgconnectRouter } from '../lib/express.js';
+import { metadataPath, mountOrgconnect, oauthMetadataRouter, orgconnectRouter } from '../lib/http/express.js';
 import { createProvider, createSeedDirectory, generateSigningKey, type ApplicationInput, type OrgconnectProvider } from '../lib/index.js';
-import { TestBrowser, testData, type BrowserPage } from '../lib/testing.js';
+import { TestBrowser, testData, type BrowserPage } from '../lib/testing/index.js';
 
 /*
  * orgconnect embedded in real host apps (Express 5, Express 4, Koa) under /oauth, with four

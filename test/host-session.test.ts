@@ -7,7 +7,7 @@ import { decodeJwt } from 'jose';
 import Koa from 'koa';
 import mount from 'koa-mount';
 
-import { mountOrgconnect } from '../lib/express.js';
+import { mountOrgconnect } from '../lib/http/express.js';
 import { createProvider, type CurrentUser, type OrgconnectProvider } from '../lib/index.js';
 import { demoSeed } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';

@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 
 import { createBody, updateBody } from '../lib/cli/apps.js';
 import { ApplicationError, createProvider, type ApplicationInput } from '../lib/index.js';
-import { generateSigningKey } from '../lib/keys.js';
+import { generateSigningKey } from '../lib/options/keys.js';
 import { createVerifier, IntrospectionEndpointError, TokenRevokedError, VerifierError } from '../lib/resource/index.js';
 import { basic, clientCredentials } from './helpers/http.js';
 import { demoSeed, startProvider, type RunningProvider } from './helpers/provider.js';

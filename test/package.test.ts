@@ -49,7 +49,7 @@ describe('package: npm pack, install, import', function () {
     work = mkdtempSync(join(tmpdir(), 'orgconnect-pack-'));
     const source = join(work, 'source');
     mkdirSync(source);
-    for (const entry of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'lib', 'adapters', 'views', 'fixtures']) {
+    for (const entry of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'lib', 'views', 'fixtures']) {
       if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');

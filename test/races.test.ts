@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 import { expect } from 'chai';
 
-import { MemoryStore } from '../adapters/memory.js';
+import { MemoryStore } from '../lib/store/memory.js';
 import { createProvider, generateSigningKey, type Directory, type OrgconnectOptions, type OrgconnectProvider } from '../lib/index.js';
-import { createSeedDirectory } from '../lib/directory.js';
+import { createSeedDirectory } from '../lib/accounts/directory.js';
 import { demoSeed } from './helpers/provider.js';
 import { DEMO } from './helpers/relying-party.js';
 import { STORES } from './helpers/stores.js';

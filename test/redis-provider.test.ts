@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 
-import type { RedisStore } from '../adapters/redis.js';
+import type { RedisStore } from '../lib/store/redis.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { requireRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
@@ -49,10 +49,18 @@ describe('Redis store: several instances, one issuer', () => {
     await redis?.stop();
   });
 
-  it('shares signing and cookie keys between instances in dev mode', () => {
-    expect(b.orgconnect.options.keys.jwks).to.deep.equal(a.orgconnect.options.keys.jwks);
-    expect(b.orgconnect.options.cookies.keys).to.deep.equal(a.orgconnect.options.cookies.keys);
-    expect(a.orgconnect.options.keys.generated).to.equal(true);
+  it('shares signing and cookie keys between instances in dev mode', async () => {
+    const bUrl = `http://127.0.0.1:${(b.server.address() as { port: number }).port}`;
+    const jwks = async (base: string) => (await fetch(`${base}/oauth2/jwks`)).json();
+    expect(await jwks(bUrl)).to.deep.equal(await jwks(a.issuer));
+    expect(a.orgconnect.settings.signing.generated).to.equal(true);
+    expect(a.orgconnect.settings.cookies.generated).to.equal(true);
+    // cookie keys: an interaction started on one instance goes on on the other
+    const config = await discover(a.issuer, DEMO.portal.clientId, DEMO.portal.secret);
+    const agent = new UserAgent();
+    const page = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: DEMO.portal.redirectUri, scope: 'openid' }).href, DEMO.portal.redirectUri);
+    const login = new URL(page.html!.match(/action="([^"]+\/login)"/)![1]!, bUrl).href;
+    expect((await agent.request(login, { form: { email: DEMO.bob.email, password: DEMO.bob.password } })).status).to.equal(303);
   });
 
   it('a code issued by one instance is redeemed on the other, and its tokens introspect there', async () => {
@@ -107,7 +115,7 @@ describe('Redis store: several instances, one issuer', () => {
       const elsewhere = await tokenRequest(other.issuer, { grant_type: 'authorization_code', code, redirect_uri: DEMO.portal.redirectUri });
       expect(elsewhere.status).to.equal(400);
       expect(elsewhere.json.error).to.equal('invalid_grant');
-      expect(other.orgconnect.options.keys.jwks).not.to.deep.equal(a.orgconnect.options.keys.jwks);
+      expect(await (await fetch(`${other.issuer}/oauth2/jwks`)).json()).not.to.deep.equal(await (await fetch(`${a.issuer}/oauth2/jwks`)).json());
     } finally {
       await other.stop();
     }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Cluster, Redis } from 'ioredis';
 import { errors, type AdapterPayload } from 'oidc-provider';
 
-import { RedisStore, type RedisStoreOptions } from '../adapters/redis.js';
+import { RedisStore, type RedisStoreOptions } from '../lib/store/redis.js';
 import { StoreUnavailableError } from '../lib/errors.js';
 import { requireRedis, startRedis, startRedisCluster, type RedisServer } from './helpers/redis-server.js';
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 
 import { ApplicationError, type ApplicationInput } from '../lib/index.js';
-import { toClientMetadata } from '../lib/applications.js';
+import { toClientMetadata } from '../lib/apps/applications.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { sharedRedis, STORES } from './helpers/stores.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { importJWK, SignJWT, type JWK } from 'jose';
 
-import { generateSigningKey } from '../lib/keys.js';
+import { generateSigningKey } from '../lib/options/keys.js';
 import {
   bearerChallenge,
   bearerErrorResponse,

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Router } from '@koa/router';
 import { expect } from 'chai';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { importJWK, SignJWT } from 'jose';
+import { importJWK, SignJWT, type JWK } from 'jose';
+
+import { generateSigningKey } from '../lib/index.js';
 import Koa from 'koa';
 import * as oidc from 'openid-client';
 import request from 'supertest';
@@ -92,8 +94,13 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
   let verifiers: Verifiers;
   const tokens = {} as Record<'bobRead' | 'bobOpenid' | 'aliceGlobex' | 'carol' | 'm2m' | 'expired' | 'idToken' | 'revoked', string>;
 
+  /** The provider's private signing key, to mint a token it would never issue (an expired one). */
+  let signingKey: JWK;
+
   before(async () => {
+    signingKey = await generateSigningKey('RS256');
     op = await startProvider({
+      keys: { jwks: { keys: [signingKey] } },
       audience: API,
       scopes: SCOPES,
       applications: [{ application_type: 'm2m', name: 'Orders API', organization_id: 'org_acme', client_id: API_APP.clientId, client_secret: API_APP.clientSecret, resource_server: { audiences: [API] } }],
@@ -113,7 +120,7 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
     tokens.revoked = (await user(DEMO.bob, 'openid')).access_token;
     await oidc.tokenRevocation(portal, tokens.revoked);
 
-    const key = op.orgconnect.options.keys.jwks.keys[0]!;
+    const key = signingKey;
     const past = Math.floor(Date.now() / 1000) - 600;
     tokens.expired = await new SignJWT({ iss: op.issuer, sub: DEMO.bob.id, aud: API, client_id: DEMO.portal.clientId, jti: 'expired', iat: past, exp: past + 300 })
       .setProtectedHeader({ alg: key.alg!, typ: 'at+jwt', kid: key.kid })

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 import { expect } from 'chai';
 import { base64url, calculateJwkThumbprint, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+
+import { generateSigningKey } from '../lib/index.js';
 import * as oidc from 'openid-client';
 
 import {
@@ -50,7 +52,9 @@ describe('resource server: createVerifier against a real provider', () => {
   let privateJwk: JWK;
 
   before(async () => {
+    privateJwk = await generateSigningKey('RS256');
     op = await startProvider({
+      keys: { jwks: { keys: [privateJwk] } },
       audience: API,
       resources: [OTHER_API],
       scopes: SCOPES,
@@ -59,7 +63,6 @@ describe('resource server: createVerifier against a real provider', () => {
     portal = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
     sync = await discover(op.issuer, DEMO.sync.clientId, DEMO.sync.secret);
     verifier = createVerifier({ issuer: op.issuer, audience: API });
-    privateJwk = op.orgconnect.options.keys.jwks.keys[0]!;
   });
   after(() => op.stop());
 

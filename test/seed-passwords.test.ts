@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 
 import { registerAdminCommands, type CliIo } from '../lib/cli/index.js';
 import { createSeedDirectory, parseSeed, SeedError, type Directory } from '../lib/index.js';
-import { formatPasswordHash, hashPassword, parsePasswordHash, verifyPassword, type PasswordHash } from '../lib/passwords.js';
+import { formatPasswordHash, hashPassword, parsePasswordHash, verifyPassword, type PasswordHash } from '../lib/accounts/passwords.js';
 import { demoSeed, startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO, discover, signIn } from './helpers/relying-party.js';
 import { formAction, UserAgent } from './helpers/user-agent.js';
@@ -291,7 +291,7 @@ describe('orgconnect hash-password', function () {
   }
 
   it('works as the installed command: reads stdin, prints the hash, exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'hash-password'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'hash-password'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stdin.end('from a pipe\n');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { expect } from 'chai';
 
-import { parseApplication } from '../lib/applications.js';
+import { parseApplication } from '../lib/apps/applications.js';
 import { createProvider, MemoryStore, OptionsError, parseSeed, SeedError } from '../lib/index.js';
 import { demoSeed } from './helpers/provider.js';
 

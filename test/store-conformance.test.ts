@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import { MemoryStore } from '../adapters/memory.js';
-import { RedisStore } from '../adapters/redis.js';
-import type { Store } from '../adapters/store.js';
-import { storeConformance } from '../lib/testing.js';
+import { MemoryStore } from '../lib/store/memory.js';
+import { RedisStore } from '../lib/store/redis.js';
+import type { Store } from '../lib/store/store.js';
+import { storeConformance } from '../lib/testing/index.js';
 import { requireRedis } from './helpers/redis-server.js';
 import { sharedRedis, sharedRedisCluster } from './helpers/stores.js';
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
-import { startTestProvider, type TestProvider } from '../lib/testing.js';
+import { startTestProvider, type TestProvider } from '../lib/testing/index.js';
 
 describe('orgconnect/testing under node:test', () => {
   let op: TestProvider;

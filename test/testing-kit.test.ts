@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 import { createSeedDirectory } from '../lib/index.js';
-import { CookieJar, startTestProvider, testData, type TestProvider } from '../lib/testing.js';
+import { CookieJar, startTestProvider, testData, type TestProvider } from '../lib/testing/index.js';
 
 /* orgconnect/testing from mocha (and, through a child process, from node:test). */
 

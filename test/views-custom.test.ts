@@ -17,7 +17,7 @@ import {
 } from './helpers/browser.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO } from './helpers/relying-party.js';
-import type { Brand } from '../lib/brand.js';
+import type { Brand } from '../lib/pages/brand.js';
 
 const ACME_LOGO = (fill: string, text: string) =>
   `<svg xmlns="http://www.w3.org/2000/svg" width="180" height="40" viewBox="0 0 180 40"><rect x="0" y="4" width="32" height="32" rx="8" fill="${fill}"/><path d="M9 28l7-16 7 16" stroke="#fff" stroke-width="3.5" fill="none" stroke-linejoin="round"/><text x="42" y="28" font-family="Arial, Liberation Sans, sans-serif" font-size="21" font-weight="700" fill="${text}">Acme Cloud</text></svg>`;

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
+import { resolveOptions } from '../lib/options/options.js';
+
 import { createProvider, OptionsError } from '../lib/index.js';
 import type { Runtime } from '../lib/runtime.js';
-import { createViews, logoutPages } from '../lib/views.js';
+import { createViews, logoutPages } from '../lib/pages/views.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { DEMO } from './helpers/relying-party.js';
 import { formAction, UserAgent } from './helpers/user-agent.js';
@@ -58,13 +60,10 @@ describe('views: options, assets and pages over HTTP', () => {
     }
 
     it('normalizes the color and accepts a hook', async () => {
-      const op = await createProvider({ issuer: 'http://127.0.0.1:1', brand: { name: 'Acme', primaryColor: '#0AF' } });
-      expect(op.options.brand).to.deep.equal({ name: 'Acme', primaryColor: '#00aaff' });
-      await op.close();
+      const resolved = await resolveOptions({ issuer: 'http://127.0.0.1:1', brand: { name: 'Acme', primaryColor: '#0AF' } });
+      expect(resolved.brand).to.deep.equal({ name: 'Acme', primaryColor: '#00aaff' });
       const hook = () => ({ name: 'Per request' });
-      const withHook = await createProvider({ issuer: 'http://127.0.0.1:1', brand: hook });
-      expect(withHook.options.brand).to.equal(hook);
-      await withHook.close();
+      expect((await resolveOptions({ issuer: 'http://127.0.0.1:1', brand: hook })).brand).to.equal(hook);
     });
   });
 

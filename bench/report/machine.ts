@@ -37,7 +37,7 @@ function revision(): string | undefined {
   const cwd = new URL('../../', import.meta.url);
   const commit = run('git', ['-C', cwd.pathname, 'rev-parse', '--short', 'HEAD']);
   if (!commit) return undefined;
-  const dirty = run('git', ['-C', cwd.pathname, 'status', '--porcelain', '--', 'lib', 'adapters', 'views'])?.split('\n').filter(Boolean).length ?? 0;
+  const dirty = run('git', ['-C', cwd.pathname, 'status', '--porcelain', '--', 'lib', 'views'])?.split('\n').filter(Boolean).length ?? 0;
   return dirty ? `${commit} + ${dirty} uncommitted file(s) in lib/ adapters/ views/` : commit;
 }
 

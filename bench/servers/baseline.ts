@@ -5,9 +5,9 @@ import { parse as parseQuery } from 'node:querystring';
 import Provider, { errors, interactionPolicy, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import getRawBody from 'raw-body';
 
-import { RedisStore } from '../../adapters/redis.js';
+import { RedisStore } from '../../lib/store/redis.js';
 import { MemoryStore } from '../../lib/index.js';
-import { ROUTES } from '../../lib/routes.js';
+import { ROUTES } from '../../lib/http/routes.js';
 import { createBenchDirectory } from '../directory.js';
 import { CRM, demoSeed, SYNC } from '../fixtures.js';
 import type { RunningServer, ServerSpec } from './protocol.js';

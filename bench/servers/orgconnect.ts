@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { RedisStore } from '../../adapters/redis.js';
+import { RedisStore } from '../../lib/store/redis.js';
 import { createProvider, MemoryStore, type Application } from '../../lib/index.js';
 import { createBenchDirectory } from '../directory.js';
 import { demoSeed } from '../fixtures.js';

@@ -1,4 +1,4 @@
-import type { TtlOptions } from '../../lib/options.js';
+import type { TtlOptions } from '../../lib/options/options.js';
 import type { Alg, SharedSecrets } from '../fixtures.js';
 
 /** Which server a child process runs. */

@@ -1,4 +1,4 @@
-import { formatPasswordHash, hashPassword } from '../../lib/passwords.js';
+import { formatPasswordHash, hashPassword } from '../../lib/accounts/passwords.js';
 
 export interface LargeSeedSize {
   users: number;

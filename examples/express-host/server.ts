@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 
 import express from 'express';
 
-import { mountOrgconnect } from '../../lib/express.js'; // in your app: from 'orgconnect/express'
+import { mountOrgconnect } from '../../lib/http/express.js'; // in your app: from 'orgconnect/express'
 import { createProvider } from '../../lib/index.js'; // in your app: from 'orgconnect'
 import { directory } from '../shared/users.js';
 import { relyingPartyApp } from '../shared/relying-party-app.js';

@@ -1,5 +1,5 @@
-import type { ApplicationInput } from '../applications.js';
-import type { ApplicationRegistry, ApplicationUpdate } from '../registry.js';
+import type { ApplicationInput } from '../apps/applications.js';
+import type { ApplicationRegistry, ApplicationUpdate } from '../apps/registry.js';
 import { badRequest, notFound } from './errors.js';
 import {
   applicationObject,

@@ -1,9 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 
-import type { Consents } from '../consents.js';
-import type { Directory } from '../directory.js';
+import type { Consents } from '../consents/consents.js';
+import type { Directory } from '../accounts/directory.js';
 import { OptionsError } from '../errors.js';
-import type { ApplicationRegistry } from '../registry.js';
+import type { ApplicationRegistry } from '../apps/registry.js';
 import { ApplicationAdmin } from './applications.js';
 import { bearerAuth } from './auth.js';
 import { AdminError, toAdminError } from './errors.js';

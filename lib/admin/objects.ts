@@ -1,7 +1,7 @@
-import type { Application } from '../applications.js';
-import type { ClientSecretInfo } from '../client-secrets.js';
-import type { AuthorizedApplication } from '../consents.js';
-import type { CreatedApplication, CreatedSecret } from '../registry.js';
+import type { Application } from '../apps/applications.js';
+import type { ClientSecretInfo } from '../apps/client-secrets.js';
+import type { AuthorizedApplication } from '../consents/consents.js';
+import type { CreatedApplication, CreatedSecret } from '../apps/registry.js';
 
 /**
  * The admin API's objects, as JSON. Each carries an `object` name (WorkOS-style); optional

@@ -1,5 +1,5 @@
-import type { Consents } from '../consents.js';
-import type { Directory } from '../directory.js';
+import type { Consents } from '../consents/consents.js';
+import type { Directory } from '../accounts/directory.js';
 import { notFound } from './errors.js';
 import { authorizedApplicationObject, type AuthorizedApplicationObject } from './objects.js';
 import { paginate, type ListResponse, type PageRequest } from './pagination.js';

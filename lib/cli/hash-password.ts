@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { formatPasswordHash, hashPassword } from '../passwords.js';
+import { formatPasswordHash, hashPassword } from '../accounts/passwords.js';
 import { EXIT_ERROR, EXIT_USAGE, oneLine, type CliIo, type CliInput } from './io.js';
 
 /** More than any password; a file piped by mistake is refused, not hashed. */

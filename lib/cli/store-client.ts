@@ -1,9 +1,9 @@
 import { AdminError } from '../admin/errors.js';
 import { ApplicationAdmin } from '../admin/index.js';
 import { toAdminError } from '../admin/errors.js';
-import { ApplicationRegistry } from '../registry.js';
-import { loadSeedFile } from '../seed.js';
-import type { Store } from '../../adapters/store.js';
+import { ApplicationRegistry } from '../apps/registry.js';
+import { loadSeedFile } from '../options/seed.js';
+import type { Store } from '../store/store.js';
 import type { AdminClient } from './client.js';
 
 export interface StoreClientOptions {
@@ -23,7 +23,7 @@ export interface StoreClientOptions {
  */
 export async function openStoreClient(options: StoreClientOptions): Promise<AdminClient> {
   const seed = options.seed ? await loadSeedFile(options.seed) : undefined;
-  const { RedisStore } = await import('../../adapters/redis.js');
+  const { RedisStore } = await import('../store/redis.js');
   const nodes = options.redis.split(',').map((n) => n.trim()).filter(Boolean);
   const store: Store = new RedisStore({ redis: nodes.length > 1 ? nodes : nodes[0]!, prefix: options.prefix });
   const organizations = seed && new Set(seed.organizations.map((o) => o.id));

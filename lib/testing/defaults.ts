@@ -1,5 +1,5 @@
-import type { ApplicationInput } from '../applications.js';
-import type { Organization, SeedUser } from '../directory.js';
+import type { ApplicationInput } from '../apps/applications.js';
+import type { Organization, SeedUser } from '../accounts/directory.js';
 
 /**
  * What `startTestProvider()` serves when given nothing: three users (one in two organizations,

@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Application, ApplicationInput, OAuthApplication } from '../applications.js';
-import { createSeedDirectory, type Directory, type Organization, type SeedUser } from '../directory.js';
+import type { Application, ApplicationInput, OAuthApplication } from '../apps/applications.js';
+import { createSeedDirectory, type Directory, type Organization, type SeedUser } from '../accounts/directory.js';
 import { createProvider, type OrgconnectOptions, type OrgconnectProvider } from '../index.js';
-import { generateSigningKey } from '../keys.js';
-import { INTERACTION_PATH } from '../routes.js';
+import { generateSigningKey } from '../options/keys.js';
+import { INTERACTION_PATH } from '../http/routes.js';
 import { pageText, TestBrowser } from './browser.js';
 import { testData } from './defaults.js';
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Store } from '../../adapters/store.js';
+import type { Store } from '../store/store.js';
 
 /** One check of the Store contract: `run` rejects (an AssertionError) when the store breaks it. */
 export interface StoreConformanceCheck {

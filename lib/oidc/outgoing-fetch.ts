@@ -1,0 +1,21 @@
+import type { Configuration } from 'oidc-provider';
+
+import type { ResolvedOptions } from '../options/options.js';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * oidc-provider's `fetch` hook (back-channel logout tokens, ...): its default refuses private and
+ * loopback addresses (SSRF protection), and so does this one, except in development, where an
+ * issuer on a loopback address may reach apps on loopback addresses (a relying party under test).
+ */
+export function outgoingFetch(options: Pick<ResolvedOptions, 'issuer' | 'production'>): Configuration['fetch'] {
+  const issuerHost = new URL(options.issuer).hostname;
+  const development = !options.production && LOOPBACK_HOSTS.has(issuerHost);
+  return (url, options) => {
+    const target = new URL(url instanceof Request ? url.url : url);
+    if (development && LOOPBACK_HOSTS.has(target.hostname)) return globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit);
+    return globalThis.fetch(url, options as RequestInit);
+  };
+}
+
