@@ -127,7 +127,7 @@ export function isNativeApp(app: OAuthApplication): boolean {
 
 /**
  * oidc-provider needs a `client_secret` in the metadata of clients that authenticate with one.
- * orgconnect keeps only hashes and overrides the comparison (registry.ts), so the metadata holds
+ * orgconnect keeps only hashes and overrides the comparison (oidc/patches/hashed-client-secrets.ts), so the metadata holds
  * this marker instead: it is never compared, and no HMAC-based method (client_secret_jwt, HS256
  * ID tokens) is enabled that could use it as a key.
  */

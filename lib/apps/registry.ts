@@ -384,7 +384,7 @@ export class ApplicationRegistry {
     const record = await this.#stored(clientId);
     if (!record) return undefined;
     // The same record object (a seed application, or one read earlier in this request) gives the
-    // same metadata object, which lets the provider reuse its Client (see provider.ts).
+    // same metadata object, which lets the provider reuse its Client (see oidc/patches/reuse-clients.ts).
     let metadata = this.#metadata.get(record);
     if (!metadata) this.#metadata.set(record, (metadata = toClientMetadata(publicView(record))));
     return metadata;

@@ -26,7 +26,7 @@ const TYPES: Record<string, string> = {
 /** A plain file name (no folders, no dot files) with a known extension. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.([a-z0-9]+)$/;
 
-/** The stylesheet a brand's primary color generates (see brand.ts). */
+/** The stylesheet a brand's primary color generates (see pages/brand.ts). */
 export const BRAND_STYLESHEET = 'brand.css';
 
 /** The file serving `/assets/<name>`: `<views.dir>/assets/<name>` first, then orgconnect's own. */

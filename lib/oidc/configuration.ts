@@ -67,7 +67,7 @@ export function providerConfiguration(runtime: Runtime): Configuration {
     },
     // An `organization_id` hint names the organization to sign in for. oidc-provider runs every
     // extraParams validator on each authorization request, after scope processing: the one place
-    // to restore offline_access (see grants.ts).
+    // to restore offline_access (see issue-refresh-token.ts).
     extraParams: {
       organization_id(ctx: KoaContextWithOIDC) {
         restoreOfflineAccess(ctx);

@@ -3,7 +3,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 interface ClientLike {
   clientId: string;
   clientAuthMethod: string;
-  /** orgconnect's client metadata (applications.ts `toClientMetadata`): set on resource-server apps. */
+  /** orgconnect's client metadata (apps/applications.ts `toClientMetadata`): set on resource-server apps. */
   resource_server?: { audiences?: unknown };
 }
 
@@ -30,7 +30,7 @@ function servedAudiences(client: ClientLike): string[] {
  *   `resource_server.audiences` (never refresh tokens: those are for the client alone).
  * Anyone else (another first-party app, a partner's app, another organization's M2M app) gets
  * `{"active": false}`, exactly as for an unknown token, so the answer does not reveal that the token
- * exists. Public clients cannot introspect at all: the edge answers 401 before (edge.ts), and this
+ * exists. Public clients cannot introspect at all: the edge answers 401 before (patches/jwt-access-token-endpoints.ts), and this
  * refuses them again should one get this far.
  */
 export function introspectionAllowed(_ctx: KoaContextWithOIDC, client: ClientLike, token: TokenLike): boolean {

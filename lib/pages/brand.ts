@@ -134,7 +134,7 @@ export function tone(name: string | undefined): string {
 
 // ---------------------------------------------------------------------------------------------
 // The brand stylesheet: CSS custom properties derived from the primary color. Served as a file
-// (assets.ts), never inline, so pages keep working under a CSP without 'unsafe-inline'.
+// (http/assets.ts), never inline, so pages keep working under a CSP without 'unsafe-inline'.
 
 type Rgb = [number, number, number];
 

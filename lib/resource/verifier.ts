@@ -23,7 +23,7 @@ export type AccessTokenAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS38
 const ASYMMETRIC: ReadonlySet<string> = new Set<AccessTokenAlgorithm>(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
 /**
- * The algorithms orgconnect can sign with (`keys.alg`, lib/keys.ts). Each published key carries its
+ * The algorithms orgconnect can sign with (`keys.alg`, lib/options/keys.ts). Each published key carries its
  * `alg`, so a key is only ever used with its own algorithm even with all of them allowed.
  */
 const DEFAULT_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
