@@ -67,7 +67,7 @@ export interface RegistryHooks {
 }
 
 /*
- * Records (see the README's store section for what each store operation guarantees):
+ * Records (see docs/store.md for what each store operation guarantees):
  *   Application:<client_id>         versioned record: the application, or a tombstone
  *   ApplicationSecrets:<client_id>  group: secret id -> stored secret (JSON); '' marks a revoked seed secret
  *   ApplicationIndex:index          group: client ids created at run time
@@ -89,6 +89,11 @@ const USAGE_WRITE_INTERVAL_MS = 60_000;
 
 const publicView = ({ created_at: _c, updated_at: _u, ...app }: StoredApplication): Application => app;
 const isTombstone = (record: unknown): record is Tombstone => (record as Tombstone | undefined)?.deleted === true;
+/** A registered client not used before its `unused_until`: gone, as if deleted. */
+const expiredUnused = (record: unknown): boolean => {
+  const until = (record as { registration?: { unused_until?: string } } | undefined)?.registration?.unused_until;
+  return until !== undefined && Date.parse(until) < Date.now();
+};
 
 /**
  * The applications oidc-provider knows as clients, and their secrets. Applications created at
@@ -164,7 +169,7 @@ export class ApplicationRegistry {
 
   async #read(clientId: string): Promise<StoredApplication | undefined> {
     const record = (await this.#store.adapter(APPLICATIONS).find(clientId)) as StoredApplication | Tombstone | undefined;
-    if (isTombstone(record)) return undefined;
+    if (isTombstone(record) || expiredUnused(record)) return undefined;
     return record ?? this.#seeded.get(clientId);
   }
 
@@ -172,7 +177,8 @@ export class ApplicationRegistry {
   async #readVersioned(clientId: string): Promise<{ record: StoredApplication | undefined; version: number }> {
     const stored = await this.#store.readVersioned(APPLICATIONS, clientId);
     if (!stored) return { record: this.#seeded.get(clientId), version: 0 };
-    return { record: isTombstone(stored.value) ? undefined : (stored.value as unknown as StoredApplication), version: stored.version };
+    const record = stored.value as unknown as StoredApplication | Tombstone;
+    return { record: isTombstone(record) || expiredUnused(record) ? undefined : record, version: stored.version };
   }
 
   #forgetInRequest(clientId: string): void {
@@ -227,6 +233,47 @@ export class ApplicationRegistry {
     ]);
     this.#forgetInRequest(app.client_id);
     return { ...app, ...(client_secret ? { client_secret } : {}) };
+  }
+
+  /**
+   * Stores a client that registered itself (RFC 7591; oidc-provider validated its metadata): a
+   * third-party application, public unless it authenticates with a secret, owned by the
+   * organization its initial access token was minted for (if any). Unless used, it disappears
+   * after `unusedTtl` seconds.
+   */
+  async register(metadata: ClientMetadata, options: { organizationId?: string; unusedTtl: number }): Promise<Application> {
+    const redirectUris = (metadata.redirect_uris ?? []) as string[];
+    const now = Date.now();
+    const created = await this.create(
+      {
+        application_type: 'oauth',
+        client_id: metadata.client_id,
+        ...(typeof metadata.client_secret === 'string' ? { client_secret: metadata.client_secret } : {}),
+        name: typeof metadata.client_name === 'string' && metadata.client_name.trim() ? metadata.client_name.trim().slice(0, 200) : metadata.client_id,
+        is_first_party: false,
+        is_public: metadata.token_endpoint_auth_method === 'none',
+        ...(options.organizationId ? { organization_id: options.organizationId } : {}),
+        redirect_uris: redirectUris,
+        ...(Array.isArray(metadata.post_logout_redirect_uris) ? { post_logout_redirect_uris: metadata.post_logout_redirect_uris as string[] } : {}),
+        ...(typeof metadata.logo_uri === 'string' ? { logo_uri: metadata.logo_uri } : {}),
+        ...(typeof metadata.scope === 'string' && metadata.scope ? { scopes: metadata.scope.split(' ') } : {}),
+        registration: { method: 'dynamic', registered_at: new Date(now).toISOString(), unused_until: new Date(now + options.unusedTtl * 1000).toISOString() },
+      },
+      'registered client',
+    );
+    const { client_secret: _secret, ...app } = created;
+    return app;
+  }
+
+  /** A registered client got its first tokens: it no longer disappears unused. */
+  async markUsed(clientId: string): Promise<void> {
+    const current = await this.#readVersioned(clientId);
+    if (!current.record || current.record.application_type !== 'oauth' || !current.record.registration?.unused_until) return;
+    await this.#write(clientId, async (record) => {
+      const app = record as StoredApplication & { registration?: { method: 'dynamic'; registered_at: string; unused_until?: string } };
+      const { unused_until: _until, ...registration } = app.registration!;
+      return { ...app, registration } as StoredApplication;
+    });
   }
 
   async get(clientId: string): Promise<Application | undefined> {

@@ -31,7 +31,7 @@ const userSchema = z
     if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['password_hash'], message: parsed.problem });
   });
 
-/** The seed file format (documented in the README): demo data for `npm start` and the test kit. */
+/** The seed file format (documented in docs/configuration.md): demo data for `npm start` and the test kit. */
 export interface Seed {
   organizations: Organization[];
   users: SeedUser[];
