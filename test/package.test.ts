@@ -62,9 +62,15 @@ describe('package: npm pack, install, import', function () {
     consumer = join(work, 'consumer');
     mkdirSync(consumer);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    // What a TypeScript app using orgconnect/resource/express has anyway: Node's and Express's types.
+    // What a TypeScript app using orgconnect/resource/express has anyway: Node's and Express's types,
+    // and for an MCP server, Express and the MCP TypeScript SDK (orgconnect does not depend on it).
     // Everything else orgconnect's declarations need must come with orgconnect.
-    const types = ['@types/node', '@types/express'].map((name) => `${name}@${pkg.devDependencies[name] ?? 'latest'}`);
+    const types = ['@types/node', '@types/express', 'express', '@modelcontextprotocol/sdk'].map((name) => `${name}@${pkg.devDependencies[name] ?? 'latest'}`);
+    // @types/koa 3.0.3 (which orgconnect's declarations need) uses content-disposition's `Options`
+    // type; express 5.3 brings content-disposition 2, whose own declarations lack it, and when that
+    // copy is the hoisted one @types/koa fails without skipLibCheck. Hoist 1.x (typed by
+    // @types/content-disposition), as such an app has to until @types/koa follows.
+    types.push('content-disposition@^1.0.1');
     const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball, ...types], consumer, 120_000);
     expect(installed.status, installed.output).to.equal(0);
   });
@@ -123,7 +129,7 @@ console.log(JSON.stringify(loaded));
     expect(loaded['.']).to.be.greaterThan(5);
   });
 
-  it('type-checks a consumer of every export with tsc (strict, NodeNext, no skipLibCheck)', () => {
+  it('type-checks a consumer of every export, and an MCP server, with tsc (strict, NodeNext, no skipLibCheck)', () => {
     writeFileSync(
       join(consumer, 'check.ts'),
       `import { createProvider, MemoryStore, type Directory, type OrgconnectOptions, type OrgconnectProvider } from 'orgconnect';
@@ -156,11 +162,43 @@ export async function main(): Promise<string | undefined> {
 }
 `,
     );
+    // An MCP server as the MCP TypeScript SDK documents it: requireAccessToken's req.auth must be
+    // the SDK's AuthInfo for handleRequest to compile, without orgconnect importing the SDK's types.
+    writeFileSync(
+      join(consumer, 'mcp.ts'),
+      `import express from 'express';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { createVerifier, type VerifiedAccessToken } from 'orgconnect/resource';
+import { protectedResourceMetadata, requireAccessToken } from 'orgconnect/resource/express';
+import type { AuthState } from 'orgconnect/resource/koa';
+
+const verifier = createVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp', resourceMetadata: { scopesSupported: ['mcp:tools'] } });
+
+export const app = express();
+app.use(express.json());
+app.use(protectedResourceMetadata(verifier));
+app.post('/mcp', requireAccessToken(verifier, { scopes: ['mcp:tools'] }), async (req, res) => {
+  const server = new McpServer({ name: 'consumer', version: '1.0.0' });
+  server.registerTool('whoami', { description: 'Who the token is for' }, async ({ authInfo }) => ({
+    content: [{ type: 'text', text: [authInfo?.clientId, authInfo?.scopes.join(' '), authInfo?.expiresAt, authInfo?.resource?.href, String(authInfo?.extra?.org_id)].join(' ') }],
+  }));
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+  res.on('close', () => void transport.close());
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
+});
+
+export const fromVerifier = (auth: VerifiedAccessToken): AuthInfo => auth;
+export const fromKoaState = (state: AuthState): AuthInfo => state.auth;
+`,
+    );
     writeFileSync(
       join(consumer, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
-        files: ['check.ts'],
+        files: ['check.ts', 'mcp.ts'],
       }),
     );
     const result = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer], consumer, 120_000);

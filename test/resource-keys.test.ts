@@ -234,6 +234,18 @@ describe('resource server: RFC 6750 and RFC 9728 helpers', () => {
     expect(bearerErrorResponse(new TokenMissingError()).body).to.equal(undefined);
   });
 
+  it('writes the scopes a route requires into every challenge, a 401 included, with those a 403 lacks', () => {
+    const metadata = 'https://api.example.test/.well-known/oauth-protected-resource';
+    expect(bearerChallenge(new TokenMissingError(), { scope: ['a', 'b'], resourceMetadata: metadata })).to.equal(`Bearer scope="a b", resource_metadata="${metadata}"`);
+    expect(bearerChallenge(new TokenMissingError(), { scope: [] })).to.equal('Bearer');
+    expect(bearerChallenge(new InsufficientScopeError(['b', 'c'], ['c']), { scope: ['a', 'b'] })).to.equal(
+      'Bearer error="insufficient_scope", error_description="the access token lacks the scope: c", scope="a b c"',
+    );
+    // Not scope tokens (RFC 6749 section 3.3): left out rather than breaking the header.
+    expect(bearerChallenge(new TokenMissingError(), { scope: ['ok', 'a"b', 'c\\d', ''] })).to.equal('Bearer scope="ok"');
+    expect(bearerErrorResponse(new TokenMissingError(), { scope: ['a'] }).headers['WWW-Authenticate']).to.equal('Bearer scope="a"');
+  });
+
   it('derives the RFC 9728 metadata URL from the resource identifier', () => {
     expect(protectedResourceMetadataUrl('https://api.example.com')).to.equal('https://api.example.com/.well-known/oauth-protected-resource');
     expect(protectedResourceMetadataUrl('https://api.example.com/')).to.equal('https://api.example.com/.well-known/oauth-protected-resource');
@@ -261,5 +273,27 @@ describe('resource server: RFC 6750 and RFC 9728 helpers', () => {
     expect(createVerifier({ issuer: 'https://auth.example.com', audience: API }).resourceMetadata).to.equal(undefined);
     expect(() => createVerifier({ issuer: 'https://auth.example.com', audience: [API, 'https://b.example'], resourceMetadata: true })).to.throw(TypeError, /resource/);
     expect(createVerifier({ issuer: 'https://auth.example.com', audience: [API, 'https://b.example'], resourceMetadata: { resource: API } }).resourceMetadata!.document.resource).to.equal(API);
+  });
+
+  it('warns once when the resource identifier is the issuer (the API needs an identifier of its own)', () => {
+    const warnings: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args);
+    try {
+      createVerifier({ issuer: 'https://auth.example.com', audience: 'https://api.example.com', resourceMetadata: true });
+      createVerifier({ issuer: 'https://auth.example.com/', audience: 'https://auth.example.com/oauth', resourceMetadata: true });
+      expect(warnings).to.deep.equal([]);
+      // A default port, a trailing slash, the case of the host: still the issuer.
+      createVerifier({ issuer: 'https://auth.example.com:443/', audience: 'https://AUTH.example.com', resourceMetadata: true });
+      createVerifier({ issuer: 'https://auth.example.com', audience: 'https://AUTH.example.com', resourceMetadata: true });
+      createVerifier({ issuer: 'https://auth.example.com', audience: 'https://auth.example.com', resourceMetadata: { resource: 'https://auth.example.com' } });
+      expect(warnings).to.have.length(2);
+      expect(String(warnings[0]![0])).to.match(/^orgconnect\/resource warning: .*\(https:\/\/AUTH\.example\.com\) is the authorization server's issuer/);
+      // Without resource metadata the verifier is not told it is an MCP-style resource: no warning.
+      createVerifier({ issuer: 'https://other-auth.example.com', audience: 'https://other-auth.example.com' });
+      expect(warnings).to.have.length(2);
+    } finally {
+      console.warn = warn;
+    }
   });
 });

@@ -174,6 +174,19 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
         }
       });
 
+      it('names the scopes a route requires in its 401 challenges (RFC 6750 section 3, MCP authorization)', async () => {
+        const missing = await api.get('/orders').expect(401);
+        expect(missing.headers['www-authenticate']).to.equal(`Bearer scope="orders:read", resource_metadata="${METADATA_URL}"`);
+        expect(missing.text).to.equal('');
+        const invalid = await api.get('/orders').set(bearer(tokens.expired)).expect(401);
+        expect(invalid.headers['www-authenticate']).to.equal(
+          `Bearer error="invalid_token", error_description="the access token expired", scope="orders:read", resource_metadata="${METADATA_URL}"`,
+        );
+        // requireScopes runs after the token is accepted: a 401 cannot know its scopes, its 403 does.
+        const later = await api.post('/orders').expect(401);
+        expect(later.headers['www-authenticate']).to.equal(`Bearer resource_metadata="${METADATA_URL}"`);
+      });
+
       it('answers a malformed Authorization header with 400 invalid_request', async () => {
         const response = await api.get('/me').set({ authorization: 'Bearer two tokens' }).expect(400);
         expect(response.headers['www-authenticate']).to.match(/^Bearer error="invalid_request", error_description="[^"]+", resource_metadata=/);
@@ -220,7 +233,11 @@ describe('resource server: Express and Koa middleware over real HTTP', () => {
           ['/orgs/org_acme/orders', tokens.carol],
         ] as const) {
           const response = await api.get(path).set(bearer(token)).expect(403);
-          expect(response.headers['www-authenticate'], path).to.match(/^Bearer error="insufficient_scope", error_description="the access token is (not for this|not for any) organization", resource_metadata=/);
+          // The report route requires orders:read: its every challenge says so, a 403 for the organization too.
+          const scope = path.endsWith('/report') ? 'scope="orders:read", ' : '';
+          expect(response.headers['www-authenticate'], path).to.match(
+            new RegExp(`^Bearer error="insufficient_scope", error_description="the access token is (not for this|not for any) organization", ${scope}resource_metadata=`),
+          );
           expect(response.body.error).to.equal('insufficient_scope');
         }
       });

@@ -107,6 +107,26 @@ describe('resource server: createVerifier against a real provider', () => {
       expect((await both.verify(await m2mToken())).sub).to.equal(DEMO.sync.clientId);
     });
 
+    it('with the MCP SDK AuthInfo fields too: clientId, scopes, expiresAt, resource (the audience matched), extra', async () => {
+      const tokens = await userToken();
+      const claims = decodeJwt(tokens.access_token);
+      const auth = await verifier.verify(tokens.access_token);
+      expect(auth).to.include({ token: tokens.access_token, clientId: DEMO.portal.clientId, expiresAt: claims.exp });
+      expect(auth.scopes).to.deep.equal(auth.scope);
+      expect(auth.scopes, 'another array').not.to.equal(auth.scope);
+      expect(auth.resource).to.be.instanceOf(URL);
+      expect(auth.resource!.href).to.equal(`${API}/`);
+      expect(auth.extra).to.deep.equal({ sub: DEMO.bob.id, org_id: 'org_acme', claims: auth.claims });
+
+      const both = createVerifier({ issuer: op.issuer, audience: ['urn:orders', OTHER_API, API] });
+      expect((await both.verify(await m2mToken({ resource: OTHER_API }))).resource!.href).to.equal(`${OTHER_API}/`);
+      const bare = await createVerifier({ issuer: op.issuer, audience: 'orders' }).verify(await mint({ aud: ['orders', API] }));
+      expect(bare).not.to.have.property('resource');
+      expect(bare.extra).to.deep.equal({ sub: DEMO.bob.id, org_id: 'org_acme', claims: bare.claims });
+      const noOrg = await verifier.verify(await mint({ org_id: undefined, scope: undefined }));
+      expect(noOrg).to.deep.include({ scopes: [], extra: { sub: DEMO.bob.id, org_id: undefined, claims: noOrg.claims } });
+    });
+
     it('an issuer given with a trailing slash, as orgconnect normalizes it', async () => {
       const slash = createVerifier({ issuer: `${op.issuer}/`, audience: API });
       expect(slash.issuer).to.equal(op.issuer);

@@ -1,3 +1,4 @@
+import { isScopeToken } from './checks.js';
 import {
   AccessTokenError,
   InsufficientScopeError,
@@ -44,39 +45,58 @@ function descriptionText(message: string): string {
   return message.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '');
 }
 
+/** What a challenge says besides the error. A string is `resourceMetadata` alone. */
+export interface BearerChallengeOptions {
+  /** The RFC 9728 metadata URL (`resource_metadata`, RFC 9728 section 5.1): where the client learns which authorization server to ask. */
+  resourceMetadata?: string;
+  /**
+   * The scopes the route requires (`scope`, RFC 6750 section 3), sent with every refusal, a 401
+   * included: an MCP client asks for them when it gets a token. The `required` scopes of an
+   * InsufficientScopeError are added. Values that are not scope tokens are left out.
+   */
+  scope?: readonly string[];
+}
+
+function challengeOptions(options: string | BearerChallengeOptions | undefined): BearerChallengeOptions {
+  return typeof options === 'string' ? { resourceMetadata: options } : (options ?? {});
+}
+
 /**
- * The `WWW-Authenticate` challenge for a refusal. `resourceMetadata` (RFC 9728 section 5.1) tells
- * the client where to find which authorization server to ask for a token.
+ * The `WWW-Authenticate` challenge for a refusal: `error` and `error_description` (none when no
+ * token was sent), `scope`, `resource_metadata`.
  */
-export function bearerChallenge(error: AccessTokenError, resourceMetadata?: string): string {
+export function bearerChallenge(error: AccessTokenError, options?: string | BearerChallengeOptions): string {
+  const { resourceMetadata, scope = [] } = challengeOptions(options);
   const params: string[] = [];
   if (error.oauthError) {
     params.push(`error="${error.oauthError}"`, `error_description="${descriptionText(error.message)}"`);
   }
-  if (error instanceof InsufficientScopeError) params.push(`scope="${error.required.join(' ')}"`);
+  const scopes = new Set([...scope, ...(error instanceof InsufficientScopeError ? error.required : [])].filter(isScopeToken));
+  if (scopes.size) params.push(`scope="${[...scopes].join(' ')}"`);
   if (resourceMetadata) params.push(`resource_metadata="${resourceMetadata}"`);
   return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
 
 /** The full answer to a refusal: status, challenge, and the JSON body when an error code applies. */
-export function bearerErrorResponse(error: AccessTokenError, resourceMetadata?: string): BearerErrorResponse {
+export function bearerErrorResponse(error: AccessTokenError, options?: string | BearerChallengeOptions): BearerErrorResponse {
   return {
     status: error.status,
     // A refusal depends on the token: a shared cache must not hand it to another client.
-    headers: { 'WWW-Authenticate': bearerChallenge(error, resourceMetadata), 'Cache-Control': 'no-store' },
+    headers: { 'WWW-Authenticate': bearerChallenge(error, options), 'Cache-Control': 'no-store' },
     ...(error.oauthError ? { body: { error: error.oauthError, error_description: descriptionText(error.message) } } : {}),
   };
 }
 
 /**
  * `requireScopes` and `requireOrganization` run after `requireAccessToken` and have no verifier of
- * their own; the resource metadata URL of the verifier that accepted a token travels with it here,
- * so their challenges carry `resource_metadata` too. Internal: not exported from the package.
+ * their own; the challenge options of the `requireAccessToken` that accepted a token (its
+ * verifier's metadata URL, its route's scopes) travel with the token here, so their challenges
+ * carry `resource_metadata` and `scope` too. Internal: not exported from the package.
  */
-const metadataUrls = new WeakMap<object, string>();
-export function linkResourceMetadata(auth: object, url: string | undefined): void {
-  if (url) metadataUrls.set(auth, url);
+const challenges = new WeakMap<object, BearerChallengeOptions>();
+export function linkChallenge(auth: object, challenge: BearerChallengeOptions): void {
+  challenges.set(auth, challenge);
 }
-export function resourceMetadataOf(auth: object | undefined): string | undefined {
-  return auth ? metadataUrls.get(auth) : undefined;
+export function challengeOf(auth: object | undefined): BearerChallengeOptions | undefined {
+  return auth ? challenges.get(auth) : undefined;
 }

@@ -9,6 +9,11 @@ import type { VerifiedAccessToken } from './verifier.js';
 /** RFC 6749 section 3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** Whether `value` is one scope token (what a challenge's `scope` may carry). */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
 /**
  * Checks the scopes a route requires once, when the middleware is built: a typo such as
  * 'orders:read ' would otherwise make every request fail, and the scopes go into a header.
@@ -17,7 +22,7 @@ export function requiredScopes(scopes: readonly string[] | undefined, where = 's
   if (scopes === undefined) return [];
   if (!Array.isArray(scopes)) throw new TypeError(`${where} must be an array of scope strings`);
   for (const scope of scopes) {
-    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) throw new TypeError(`${where}: ${JSON.stringify(scope)} is not a valid scope`);
+    if (!isScopeToken(scope)) throw new TypeError(`${where}: ${JSON.stringify(scope)} is not a valid scope`);
   }
   return Object.freeze([...new Set(scopes)]);
 }

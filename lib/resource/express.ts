@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { bearerErrorResponse, resourceMetadataOf } from './bearer.js';
+import { bearerErrorResponse, challengeOf, type BearerChallengeOptions } from './bearer.js';
 import { assertOrganization, assertScopes, requiredScopes } from './checks.js';
 import { AccessTokenError } from './errors.js';
 import { accessTokenGuard, type AccessTokenRequirements, type OrganizationId } from './guard.js';
@@ -58,10 +58,10 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(json);
 }
 
-function settle(res: ServerResponse, next: (error?: unknown) => void, metadataUrl: string | undefined) {
+function settle(res: ServerResponse, next: (error?: unknown) => void, challenge: BearerChallengeOptions | undefined) {
   return (error: unknown) => {
     if (error instanceof AccessTokenError && !res.headersSent) {
-      const { status, headers, body } = bearerErrorResponse(error, metadataUrl);
+      const { status, headers, body } = bearerErrorResponse(error, challenge);
       send(res, status, headers, body);
     } else {
       next(error);
@@ -85,10 +85,9 @@ export function requireAccessToken<Req extends IncomingMessage = OrganizationReq
   options: RequireAccessTokenOptions<Req> = {},
 ): Middleware {
   const guard = accessTokenGuard<Req>(verifier, options);
-  const metadataUrl = verifier.resourceMetadata?.url;
   return function requireAccessTokenMiddleware(req, res, next) {
     const request = req as AuthenticatedRequest;
-    guard(req.headers.authorization, req as Req, (auth) => (request.auth = auth)).then(() => next(), settle(res, next, metadataUrl));
+    guard(req.headers.authorization, req as Req, (auth) => (request.auth = auth)).then(() => next(), settle(res, next, guard.challenge));
   };
 }
 
@@ -100,7 +99,7 @@ export function requireScopes(...scopes: string[]): Middleware {
     try {
       assertScopes(authOf(request, 'requireScopes'), required);
     } catch (error) {
-      return settle(res, next, resourceMetadataOf(request.auth))(error);
+      return settle(res, next, challengeOf(request.auth))(error);
     }
     next();
   };
@@ -119,7 +118,7 @@ export function requireOrganization<Req extends IncomingMessage = OrganizationRe
     const request = req as AuthenticatedRequest;
     (async () => assertOrganization(authOf(request, 'requireOrganization'), await organization(req as Req)))().then(
       () => next(),
-      settle(res, next, resourceMetadataOf(request.auth)),
+      settle(res, next, challengeOf(request.auth)),
     );
   };
 }

@@ -1,4 +1,4 @@
-import { bearerToken, linkResourceMetadata } from './bearer.js';
+import { bearerToken, linkChallenge, type BearerChallengeOptions } from './bearer.js';
 import { assertOrganization, assertScopes, requiredScopes } from './checks.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
@@ -21,7 +21,8 @@ export interface AccessTokenRequirements<Req> {
 /**
  * The framework-free core of `requireAccessToken`: options checked once, then per request read the
  * bearer token, verify it, hand it to the framework (`attach`) and check scopes and organization.
- * Rejects with an AccessTokenError the adapter turns into an RFC 6750 answer.
+ * Rejects with an AccessTokenError the adapter turns into an RFC 6750 answer, with `challenge`:
+ * the verifier's metadata URL and the route's scopes, on every refusal (401 included).
  */
 export function accessTokenGuard<Req>(verifier: AccessTokenVerifier, options: AccessTokenRequirements<Req> = {}) {
   if (typeof verifier?.verify !== 'function') throw new TypeError('requireAccessToken needs a verifier from createVerifier()');
@@ -29,14 +30,15 @@ export function accessTokenGuard<Req>(verifier: AccessTokenVerifier, options: Ac
   const { organization, introspect } = options;
   if (organization !== undefined && typeof organization !== 'function') throw new TypeError('organization must be a function (request) => organization id');
   const verifyOptions = introspect === undefined ? undefined : { introspect };
-  const metadataUrl = verifier.resourceMetadata?.url;
+  const challenge: BearerChallengeOptions = Object.freeze({ resourceMetadata: verifier.resourceMetadata?.url, scope: scopes });
 
-  return async function guard(authorization: string | undefined, request: Req, attach: (auth: VerifiedAccessToken) => void): Promise<VerifiedAccessToken> {
+  async function guard(authorization: string | undefined, request: Req, attach: (auth: VerifiedAccessToken) => void): Promise<VerifiedAccessToken> {
     const auth = await verifier.verify(bearerToken(authorization), verifyOptions);
-    linkResourceMetadata(auth, metadataUrl);
+    linkChallenge(auth, challenge);
     attach(auth);
     assertScopes(auth, scopes);
     if (organization) assertOrganization(auth, await organization(request));
     return auth;
-  };
+  }
+  return Object.assign(guard, { challenge });
 }

@@ -10,6 +10,7 @@ export type {
   AccessTokenClaims,
   AccessTokenVerifier,
   VerifiedAccessToken,
+  VerifiedAccessTokenExtra,
   VerifierOptions,
   VerifyOptions,
 } from './verifier.js';
@@ -34,7 +35,7 @@ export {
 } from './errors.js';
 export type { AccessTokenErrorCode, BearerErrorCode, VerifierErrorCode } from './errors.js';
 export { bearerToken, bearerChallenge, bearerErrorResponse } from './bearer.js';
-export type { BearerErrorResponse } from './bearer.js';
+export type { BearerChallengeOptions, BearerErrorResponse } from './bearer.js';
 export { assertScopes, assertOrganization } from './checks.js';
 export { protectedResourceMetadataUrl } from './metadata.js';
 export type { ProtectedResourceMetadata, ProtectedResourceMetadataDocument, ResourceMetadataOptions } from './metadata.js';

@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 
-import { bearerErrorResponse, resourceMetadataOf } from './bearer.js';
+import { bearerErrorResponse, challengeOf, type BearerChallengeOptions } from './bearer.js';
 import { assertOrganization, assertScopes, requiredScopes } from './checks.js';
 import { AccessTokenError } from './errors.js';
 import { accessTokenGuard, type AccessTokenRequirements, type OrganizationId } from './guard.js';
@@ -24,8 +24,8 @@ export type { OrganizationId } from './guard.js';
 /** Options of `requireAccessToken`. */
 export type RequireAccessTokenOptions = AccessTokenRequirements<AuthContext>;
 
-function refuse(ctx: ParameterizedContext, error: AccessTokenError, metadataUrl: string | undefined): void {
-  const { status, headers, body } = bearerErrorResponse(error, metadataUrl);
+function refuse(ctx: ParameterizedContext, error: AccessTokenError, challenge: BearerChallengeOptions | undefined): void {
+  const { status, headers, body } = bearerErrorResponse(error, challenge);
   ctx.status = status;
   ctx.set(headers);
   if (body) {
@@ -50,12 +50,11 @@ function authOf(ctx: AuthContext, middleware: string): VerifiedAccessToken {
  */
 export function requireAccessToken(verifier: AccessTokenVerifier, options: RequireAccessTokenOptions = {}): Middleware<AuthState> {
   const guard = accessTokenGuard(verifier, options);
-  const metadataUrl = verifier.resourceMetadata?.url;
   return async function requireAccessTokenMiddleware(ctx, next) {
     try {
       await guard(ctx.get('authorization') || undefined, ctx, (auth) => (ctx.state.auth = auth));
     } catch (error) {
-      if (error instanceof AccessTokenError) return refuse(ctx, error, metadataUrl);
+      if (error instanceof AccessTokenError) return refuse(ctx, error, guard.challenge);
       throw error;
     }
     // Outside the try: errors thrown downstream are the app's, not refusals of the token.
@@ -70,7 +69,7 @@ export function requireScopes(...scopes: string[]): Middleware<AuthState> {
     try {
       assertScopes(authOf(ctx, 'requireScopes'), required);
     } catch (error) {
-      if (error instanceof AccessTokenError) return refuse(ctx, error, resourceMetadataOf(ctx.state.auth));
+      if (error instanceof AccessTokenError) return refuse(ctx, error, challengeOf(ctx.state.auth));
       throw error;
     }
     await next();
@@ -88,7 +87,7 @@ export function requireOrganization(organization: (ctx: AuthContext) => Organiza
     try {
       assertOrganization(authOf(ctx, 'requireOrganization'), await organization(ctx));
     } catch (error) {
-      if (error instanceof AccessTokenError) return refuse(ctx, error, resourceMetadataOf(ctx.state.auth));
+      if (error instanceof AccessTokenError) return refuse(ctx, error, challengeOf(ctx.state.auth));
       throw error;
     }
     await next();

@@ -7,7 +7,8 @@
 export interface ResourceMetadataOptions {
   /**
    * The API's resource identifier: the `aud` its tokens carry and the RFC 8707 `resource` clients
-   * ask tokens for. Default: `audience`, when that is a single string.
+   * ask tokens for. Default: `audience`, when that is a single string. Warned of (once) when it is
+   * the issuer: the API needs an identifier of its own.
    */
   resource?: string;
   /** Scopes clients may ask for this API (`scopes_supported`). */
@@ -56,6 +57,29 @@ function absoluteUrl(value: unknown, what: string): string {
   return value;
 }
 
+/** An identifier as compared here: parsed (case of scheme and host, default port) and without a trailing slash. */
+function comparable(url: string): string {
+  return new URL(url).href.replace(/\/$/, '');
+}
+
+const warned = new Set<string>();
+
+/**
+ * The API's resource identifier being the authorization server's issuer is accepted (orgconnect's
+ * default audience is the issuer) but is a misconfiguration: tokens for the provider itself, or for
+ * any other API left on the default audience, are then tokens for this API too, and an MCP client
+ * asks for a token "for the issuer". Warned once per identifier per process, as orgconnect warns of
+ * development settings.
+ */
+function warnIfIssuer(issuer: string, resource: string): void {
+  if (comparable(resource) !== comparable(issuer) || warned.has(resource)) return;
+  warned.add(resource);
+  console.warn(
+    `orgconnect/resource warning: the protected resource metadata's resource (${resource}) is the authorization server's issuer; ` +
+      "give the API an identifier of its own (e.g. https://api.example.com), list it in the provider's `resources` (or `audience`), and use it as the verifier's audience",
+  );
+}
+
 /** Checks the options and builds the document; called once, by `createVerifier`. */
 export function resourceMetadata(issuer: string, audience: string | readonly string[], options: true | ResourceMetadataOptions): ProtectedResourceMetadata {
   const given = options === true ? {} : options;
@@ -65,6 +89,7 @@ export function resourceMetadata(issuer: string, audience: string | readonly str
   absoluteUrl(resource, 'resourceMetadata.resource');
   if (new URL(resource).hash || resource.includes('#')) throw new TypeError('resourceMetadata.resource must not have a fragment (RFC 9728)');
   if (given.resourceDocumentation !== undefined) absoluteUrl(given.resourceDocumentation, 'resourceMetadata.resourceDocumentation');
+  warnIfIssuer(issuer, resource);
 
   const document: ProtectedResourceMetadataDocument = {
     resource,

@@ -92,7 +92,28 @@ export interface AccessTokenClaims extends JWTPayload {
   sid?: string;
 }
 
-/** A verified access token: what the middleware puts on `req.auth` / `ctx.state.auth`. */
+/**
+ * `extra` of a verified token: what code that only sees the MCP SDK's `AuthInfo` (an MCP tool's
+ * `extra.authInfo`) needs of orgconnect's token. A type alias, not an interface, so it is assignable
+ * to `Record<string, unknown>`.
+ */
+export type VerifiedAccessTokenExtra = {
+  /** As `sub` of the token. */
+  sub: string;
+  /** As `org_id` of the token: undefined when none. */
+  org_id: string | undefined;
+  /** Every claim. */
+  claims: AccessTokenClaims;
+};
+
+/**
+ * A verified access token: what the middleware puts on `req.auth` / `ctx.state.auth`.
+ *
+ * Structurally also an `AuthInfo` of the MCP TypeScript SDK (`token`, `clientId`, `scopes`,
+ * `expiresAt`, `resource`, `extra`): pass the request straight to
+ * `StreamableHTTPServerTransport.handleRequest(req, res, req.body)` and MCP tools get it as
+ * `extra.authInfo`. orgconnect does not depend on the SDK; the package test type-checks the fit.
+ */
 export interface VerifiedAccessToken {
   /** The user id, or the client id for a client_credentials (machine-to-machine) token. */
   sub: string;
@@ -106,6 +127,19 @@ export interface VerifiedAccessToken {
   claims: AccessTokenClaims;
   /** The token itself, to call the issuer (userinfo) or another API on the user's behalf. */
   token: string;
+  /** As `client_id` (MCP `AuthInfo.clientId`). */
+  clientId: string;
+  /** As `scope`, another array (MCP `AuthInfo.scopes`). */
+  scopes: string[];
+  /** The `exp` claim: seconds since the epoch (MCP `AuthInfo.expiresAt`). */
+  expiresAt: number;
+  /**
+   * The verifier's audience the token was accepted for, when it is a URL (MCP `AuthInfo.resource`,
+   * the RFC 8707 resource indicator); absent for an audience that is not one.
+   */
+  resource?: URL;
+  /** `sub`, `org_id` and the claims again, for code that sees the token as an MCP `AuthInfo`. */
+  extra: VerifiedAccessTokenExtra;
 }
 
 /** Verifies orgconnect access tokens for one API. Create one per process and reuse it: it caches the JWKS. */
@@ -186,6 +220,31 @@ function refusal(error: unknown): Error {
   }
   if (error instanceof errors.JOSEError) return new MalformedTokenError('the access token is not a valid JWT', { cause: error });
   return new VerifierError(`access token verification failed: ${(error as Error)?.message}`, { cause: error });
+}
+
+/** The first of the verifier's audiences the token names (jose checked there is one). */
+function matchedAudience(aud: string | string[], accepted: string | readonly string[]): string | undefined {
+  const named = typeof aud === 'string' ? [aud] : aud;
+  return (typeof accepted === 'string' ? [accepted] : accepted).find((a) => named.includes(a));
+}
+
+/** What `verify` resolves with: the claims lifted, under orgconnect's names and the MCP SDK's. */
+function verifiedToken(token: string, claims: AccessTokenClaims, audience: string | readonly string[]): VerifiedAccessToken {
+  const scope = claims.scope ? claims.scope.split(' ').filter(Boolean) : [];
+  const resource = matchedAudience(claims.aud, audience);
+  return {
+    sub: claims.sub,
+    org_id: claims.org_id,
+    client_id: claims.client_id,
+    scope,
+    claims,
+    token,
+    clientId: claims.client_id,
+    scopes: [...scope],
+    expiresAt: claims.exp,
+    ...(resource !== undefined && URL.canParse(resource) ? { resource: new URL(resource) } : {}),
+    extra: { sub: claims.sub, org_id: claims.org_id, claims },
+  };
 }
 
 function claimTypes(payload: JWTPayload): AccessTokenClaims {
@@ -287,14 +346,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
         throw new TokenRevokedError('the access token is no longer active (revoked)');
       }
 
-      return {
-        sub: claims.sub,
-        org_id: claims.org_id,
-        client_id: claims.client_id,
-        scope: claims.scope ? claims.scope.split(' ').filter(Boolean) : [],
-        claims,
-        token,
-      };
+      return verifiedToken(token, claims, audience);
     },
   });
 }
