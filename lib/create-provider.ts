@@ -41,6 +41,9 @@ export interface OrgconnectSettings {
   readonly signing: { alg: ResolvedOptions['keys']['alg']; generated: boolean };
   readonly cookies: { prefix: string; generated: boolean };
   readonly production: boolean;
+  /** Dynamic client registration's policy, and whether client ID metadata documents are resolved. */
+  readonly registration: 'off' | 'open' | 'token';
+  readonly clientIdMetadataDocument: boolean;
 }
 
 /** A running orgconnect provider, ready to be served or mounted. */
@@ -154,6 +157,8 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
       signing: { alg: options.keys.alg, generated: options.keys.generated },
       cookies: { prefix: options.cookies.prefix, generated: options.cookies.generated },
       production: options.production,
+      registration: options.registration.policy,
+      clientIdMetadataDocument: options.clientIdMetadataDocument.enabled,
     },
     applications,
     directory,

@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.js';
 import { adminOptionSchema, type AdminOptions } from './options.js';
 import { dispatch } from './router.js';
 import { adminRoutes } from './routes.js';
+import { RegistrationAdmin, type MintInitialAccessToken } from './registration.js';
 import { UserAdmin } from './users.js';
 
 export { AdminError } from './errors.js';
@@ -33,6 +34,10 @@ export interface AdminApiOptions extends AdminOptions {
   applications: ApplicationRegistry;
   consents: Pick<Consents, 'list' | 'revoke'>;
   directory: Pick<Directory, 'findUser'>;
+  /** Mints initial access tokens when dynamic registration uses the `token` policy. */
+  initialAccessTokens?: MintInitialAccessToken;
+  /** Whether an organization exists (for tokens tied to one). */
+  organizationExists?: (id: string) => Promise<boolean>;
 }
 
 /**
@@ -45,7 +50,8 @@ export function adminApi(options: AdminApiOptions): Middleware {
   const parsed = adminOptionSchema.safeParse({ token: options.token });
   if (!parsed.success) throw new OptionsError(`invalid option admin.token: ${parsed.error.issues[0]!.message}`);
   const authorize = bearerAuth(parsed.data.token);
-  const routes = adminRoutes(new ApplicationAdmin(options.applications), new UserAdmin(options.consents, options.directory));
+  const registration = new RegistrationAdmin(options.initialAccessTokens, options.organizationExists ?? (async () => true));
+  const routes = adminRoutes(new ApplicationAdmin(options.applications), new UserAdmin(options.consents, options.directory), registration);
   const document = openApiDocument({ issuer: options.issuer });
 
   return async function admin(ctx: Context, next: Next): Promise<void> {

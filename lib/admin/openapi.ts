@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { DEFAULT_LIMIT, MAX_LIMIT } from './pagination.js';
+import { createInitialAccessTokenBody } from './registration.js';
 import { BODY_LIMIT, createApplicationBody, createSecretBody, updateApplicationBody } from './validation.js';
 
 /**
@@ -159,6 +160,18 @@ const schemas: Record<string, Schema> = {
   CreateApplicationRequest: fromZod(createApplicationBody),
   UpdateApplicationRequest: fromZod(updateApplicationBody),
   CreateClientSecretRequest: fromZod(createSecretBody),
+  CreateInitialAccessTokenRequest: fromZod(createInitialAccessTokenBody),
+  InitialAccessToken: {
+    type: 'object',
+    required: ['object', 'token', 'expires_at'],
+    properties: {
+      object: { const: 'initial_access_token' },
+      token: str('The token: the bearer of a registration request. Shown only here.'),
+      expires_at: timestamp('When it stops working.'),
+      organization_id: str('The organization that owns the apps registered with it.'),
+    },
+    additionalProperties: false,
+  },
 };
 
 function list(item: string): Schema {
@@ -270,6 +283,7 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
       { name: 'applications', description: 'OAuth and M2M applications' },
       { name: 'client_secrets', description: 'Client secrets (rotation: create the new one, deploy it, revoke the old one)' },
       { name: 'users', description: "Users' authorized applications (remembered consents)" },
+      { name: 'registration', description: 'Dynamic client registration (RFC 7591): initial access tokens' },
       { name: 'meta', description: 'This document' },
     ],
     paths: {
@@ -373,6 +387,18 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
             { name: 'organization_id', in: 'query', description: 'Only the consent given for this organization (default: all).', schema: { type: 'string' } },
           ],
           responses: { ...noContent('Withdrawn.'), ...common, '404': response('NotFound') },
+        },
+      },
+      '/admin/initial_access_tokens': {
+        post: {
+          operationId: 'createInitialAccessToken',
+          summary: 'Mint an initial access token for dynamic client registration',
+          description:
+            'With `registration.policy` "token", a client registers at /oauth2/register with `Authorization: Bearer <token>` (RFC 7591 section 3). ' +
+            'A token minted for an organization makes the registered app owned by it. 404 while that policy is off.',
+          tags: ['registration'],
+          requestBody: { required: false, content: json(ref('CreateInitialAccessTokenRequest')) },
+          responses: { '201': ok('The token: shown once.', 'InitialAccessToken'), ...common, '404': response('NotFound'), ...withBody, '422': response('Unprocessable') },
         },
       },
       '/admin/openapi.json': {

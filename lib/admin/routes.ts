@@ -1,5 +1,6 @@
 import type { ApplicationAdmin } from './applications.js';
 import { AdminError } from './errors.js';
+import type { RegistrationAdmin } from './registration.js';
 import { parsePage } from './pagination.js';
 import type { Route } from './router.js';
 import type { UserAdmin } from './users.js';
@@ -11,8 +12,20 @@ const PAGE = ['limit', 'after'] as const;
  * The admin API's routes, relative to `/admin`. The same templates are the paths of the
  * OpenAPI document (openapi.ts); a test checks that both list the same operations.
  */
-export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin): Route[] {
+export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin, registration?: RegistrationAdmin): Route[] {
   return [
+    {
+      path: '/initial_access_tokens',
+      methods: {
+        async POST(ctx) {
+          readQuery(ctx, []);
+          const body = await readJsonBody(ctx, { required: false });
+          if (!registration) throw new AdminError(404, 'not_found', 'dynamic client registration with initial access tokens is off');
+          ctx.body = await registration.createInitialAccessToken(body);
+          ctx.status = 201;
+        },
+      },
+    },
     {
       path: '/applications',
       methods: {

@@ -19,6 +19,19 @@ const resourceServerSchema = z
   .strict();
 export type ResourceServer = z.output<typeof resourceServerSchema>;
 
+/**
+ * Set on an application a client registered itself (RFC 7591): such an app is third-party and may
+ * have no owner; `unused_until`, while set, is when it disappears unless it has been used.
+ */
+const registrationSchema = z
+  .object({
+    method: z.literal('dynamic'),
+    registered_at: z.string(),
+    unused_until: z.string().optional(),
+  })
+  .strict();
+export type Registration = z.output<typeof registrationSchema>;
+
 const oauthApplicationSchema = z
   .object({
     application_type: z.literal('oauth'),
@@ -37,14 +50,18 @@ const oauthApplicationSchema = z
     backchannel_logout_uri: url.optional(),
     scopes: z.array(z.string().min(1)).optional(),
     resource_server: resourceServerSchema.optional(),
+    registration: registrationSchema.optional(),
   })
   .strict()
   .superRefine((app, ctx) => {
-    if (!app.is_first_party && !app.organization_id) {
+    if (!app.is_first_party && !app.organization_id && !app.registration) {
       ctx.addIssue({ code: 'custom', message: 'a third-party application needs organization_id' });
     }
     if (app.is_public && app.client_secret !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a public application must not have a client_secret' });
+    }
+    if (app.registration && (app.is_first_party || app.resource_server)) {
+      ctx.addIssue({ code: 'custom', message: 'an application a client registered itself is third-party and no resource server' });
     }
     if (app.is_public && app.resource_server !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a public application cannot be a resource_server: introspection needs client authentication' });
@@ -166,6 +183,7 @@ export function toClientMetadata(app: Application): ClientMetadata {
     logo_uri_dark: app.logo_uri_dark,
     backchannel_logout_uri: app.backchannel_logout_uri,
     resource_server: app.resource_server,
+    registered: app.registration ? true : undefined,
     client_secret: app.is_public ? undefined : HASHED_SECRET_MARKER,
     application_type: isNativeApp(app) ? 'native' : 'web',
     // Public (CLI, desktop) apps may also use the device authorization grant (RFC 8628).
@@ -180,7 +198,7 @@ export function toClientMetadata(app: Application): ClientMetadata {
 }
 
 /** Client metadata fields orgconnect adds to oidc-provider's (`extraClientMetadata`). */
-export const EXTRA_CLIENT_METADATA = ['is_first_party', 'organization_id', 'logo_uri_dark', 'resource_server'];
+export const EXTRA_CLIENT_METADATA = ['is_first_party', 'organization_id', 'logo_uri_dark', 'resource_server', 'registered'];
 
 /** An authority with user information, even an empty one (`http://@host` is `http://host` to URL). */
 const USERINFO = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*@/i;

@@ -25,6 +25,8 @@ interface StartOptions {
   redis?: string;
   redisPrefix?: string;
   adminToken?: string;
+  registration?: 'off' | 'open' | 'token';
+  cimd?: 'on' | 'off';
 }
 
 /** `--jwks FILE` / `JWKS_FILE`, or the JWKS itself in the `JWKS` environment variable (for secret stores). */
@@ -80,11 +82,16 @@ async function start(opts: StartOptions): Promise<void> {
     store: redisStore(opts.redis, opts.redisPrefix),
     audit: { log: true },
     admin: opts.adminToken ? { token: opts.adminToken } : undefined,
+    // Unset: open registration and metadata documents in development (a loopback issuer), off otherwise.
+    registration: opts.registration ? { policy: opts.registration } : undefined,
+    clientIdMetadataDocument: opts.cimd ? { enabled: opts.cimd === 'on' } : undefined,
     keys: await signingKeys(opts.jwks),
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
   await orgconnect.listen(opts.port, opts.host);
   console.log(describe(orgconnect, seed, opts.seed));
+  const { registration, clientIdMetadataDocument } = orgconnect.settings;
+  console.log(`\nclients without pre-registration: dynamic registration ${registration === 'off' ? 'off' : `${registration} (${orgconnect.issuer}/oauth2/register)`}, client ID metadata documents ${clientIdMetadataDocument ? 'on' : 'off'}`);
   if (opts.adminToken) console.log(`\nadmin API: ${orgconnect.issuer}/admin (OpenAPI: ${orgconnect.issuer}/admin/openapi.json)`);
   if (orgconnect.settings.signing.generated) {
     console.warn(`\nwarning: signing keys were generated (dev only${opts.redis ? ', shared through Redis' : ''}); pass --jwks FILE in production`);
@@ -100,7 +107,7 @@ async function start(opts: StartOptions): Promise<void> {
 
 /** An environment variable set to an empty string means "not set" (a cleared variable in a shell or CI). */
 function dropEmptyEnvironment(): void {
-  for (const name of ['PORT', 'HOST', 'ISSUER', 'SEED_FILE', 'JWKS_FILE', 'JWKS', 'COOKIE_KEYS', 'REDIS_URL', 'REDIS_PREFIX', 'ORGCONNECT_ADMIN_TOKEN']) {
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'SEED_FILE', 'JWKS_FILE', 'JWKS', 'COOKIE_KEYS', 'REDIS_URL', 'REDIS_PREFIX', 'ORGCONNECT_ADMIN_TOKEN', 'ORGCONNECT_REGISTRATION', 'ORGCONNECT_CIMD']) {
     if (process.env[name] === '') delete process.env[name];
   }
 }
@@ -118,6 +125,8 @@ export function cli(): Command {
     .addOption(new Option('--jwks <file>', 'private JWKS to sign with (default: generated)').env('JWKS_FILE'))
     .addOption(new Option('--redis <url>', 'Redis store: a redis:// URL, or comma-separated cluster nodes (default: in-memory)').env('REDIS_URL'))
     .addOption(new Option('--redis-prefix <prefix>', 'key prefix, so several issuers can share one Redis').env('REDIS_PREFIX'))
+    .addOption(new Option('--registration <policy>', 'dynamic client registration: off, open or token (default: open on a loopback issuer, else off)').choices(['off', 'open', 'token']).env('ORGCONNECT_REGISTRATION'))
+    .addOption(new Option('--cimd <on|off>', 'client ID metadata documents (default: on on a loopback issuer, else off)').choices(['on', 'off']).env('ORGCONNECT_CIMD'))
     .addOption(new Option('--admin-token <token>', 'enable the admin API (/admin) with this bearer token (32+ characters)').env('ORGCONNECT_ADMIN_TOKEN'))
     .action(start);
   registerAdminCommands(program);

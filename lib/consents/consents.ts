@@ -45,7 +45,7 @@ export class Consents {
     const ended: string[] = [];
     const listed = await Promise.all(
       entries.map(async (entry) => {
-        const [grant, app] = await Promise.all([this.provider.Grant.find(entry.grant_id), this.applications.get(entry.client_id)]);
+        const [grant, app] = await Promise.all([this.provider.Grant.find(entry.grant_id), this.#application(entry.client_id)]);
         if (!grant) ended.push(entry.grant_id);
         if (!grant || !app || grant.accountId !== userId) return undefined;
         const scopes = new Set(grant.getOIDCScope().split(' ').filter(Boolean));
@@ -64,6 +64,14 @@ export class Consents {
       if (!seen || seen.granted_at < item.granted_at) newest.set(key, item);
     }
     return [...newest.values()].sort((a, b) => a.grant_id.localeCompare(b.grant_id));
+  }
+
+  /** An app of the registry, or a client known by its metadata document (not in the registry). */
+  async #application(clientId: string): Promise<{ name: string } | undefined> {
+    const app = await this.applications.get(clientId);
+    if (app) return app;
+    const client = await this.provider.Client.find(clientId).catch(() => undefined);
+    return client && (client as unknown as Record<string, unknown>)['clientIdMetadataDocument'] === true ? { name: client.clientName ?? clientId } : undefined;
   }
 
   /**

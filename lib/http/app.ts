@@ -7,6 +7,7 @@ import { HOST_LOGOUT_PATH, hostLogout } from '../accounts/host-logout.js';
 import { hostSessionLogin } from '../accounts/host-session.js';
 import { jwtAccessTokenEndpoints, userinfoForJwts } from '../oidc/patches/jwt-access-token-endpoints.js';
 import { unauthorizedClientError } from '../oidc/patches/unauthorized-client-error.js';
+import { mintInitialAccessToken, registrationRateLimit } from '../oidc/registration.js';
 import { CONNECTED_APPS_PATH, connectedAppsRouter } from '../pages/connected-apps.js';
 import { interactionRouter } from '../pages/interactions/router.js';
 import type { Runtime } from '../runtime.js';
@@ -42,6 +43,7 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
       middleware: [unauthorizedClientError, devicePolling(runtime.store, { interval: runtime.options.deviceFlow.interval, deviceCodeTtl: runtime.options.ttl.deviceCode })],
     },
     { paths: [ROUTES.introspection, ROUTES.revocation], middleware: [jwtAccessTokenEndpoints] },
+    { paths: [ROUTES.registration], middleware: [registrationRateLimit(runtime.store, runtime.options.registration.perIpPerHour)] },
     { paths: [ROUTES.userinfo], middleware: [userinfoForJwts] },
     {
       paths: [INTERACTION_PATH, `${INTERACTION_PATH}/`],
@@ -52,7 +54,13 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
   ];
   if (admin) {
     const { applications, consents, directory, options } = runtime;
-    routes.unshift({ paths: [ADMIN_PATH, `${ADMIN_PATH}/`], middleware: [adminApi({ ...admin, issuer: options.issuer, applications, consents, directory })] });
+    const initialAccessTokens =
+      options.registration.policy === 'token' ? (mint: { organizationId?: string; expiresIn?: number }) => mintInitialAccessToken(provider, runtime.store, mint) : undefined;
+    const organizationExists = async (id: string) => (await directory.findOrganization(id)) !== undefined;
+    routes.unshift({
+      paths: [ADMIN_PATH, `${ADMIN_PATH}/`],
+      middleware: [adminApi({ ...admin, issuer: options.issuer, applications, consents, directory, initialAccessTokens, organizationExists })],
+    });
   }
   // A request oidc-provider does not answer either goes on to the host's middleware, if any.
   app.use(dispatchByPath(routes, [mount(provider), leaveOwnContext]));

@@ -12,6 +12,7 @@ export const ROUTES = {
   end_session: '/oauth2/logout',
   pushed_authorization_request: '/oauth2/par',
   device_authorization: '/oauth2/device_authorization',
+  registration: '/oauth2/register',
   code_verification: '/oauth2/device',
 } as const;
 

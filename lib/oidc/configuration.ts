@@ -1,4 +1,4 @@
-import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { EXTRA_CLIENT_METADATA } from '../apps/applications.js';
 import { logoutPages } from '../pages/views.js';
@@ -14,6 +14,8 @@ import { loadExistingGrant } from './load-existing-grant.js';
 import { outgoingFetch } from './outgoing-fetch.js';
 import { renderError } from './render-error.js';
 import { OIDC_SCOPES, resourceIndicators } from './resource-indicators.js';
+import { clientIdMetadataDocumentFeature } from './client-id-metadata.js';
+import { refuseOperatorFields, registrationFeature, storeRegisteredClient } from './registration.js';
 
 const ASYMMETRIC_ALGS = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] as const;
 
@@ -24,7 +26,10 @@ export function providerConfiguration(runtime: Runtime): Configuration {
   return {
     adapter: (model: string) =>
       model === 'Client'
-        ? ({ find: (id: string) => runtime.applications.clientMetadata(id) } as never)
+        ? ({
+            find: (id: string) => runtime.applications.clientMetadata(id),
+            upsert: (id: string, metadata: ClientMetadata) => storeRegisteredClient(runtime.applications, store, options)(id, metadata),
+          } as never)
         : store.adapter(model),
     findAccount: findAccount(runtime.directory),
     jwks: options.keys.jwks as Configuration['jwks'],
@@ -61,7 +66,8 @@ export function providerConfiguration(runtime: Runtime): Configuration {
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     extraClientMetadata: {
       properties: EXTRA_CLIENT_METADATA,
-      validator(_ctx, key, value) {
+      validator(ctx, key, value) {
+        refuseOperatorFields(ctx, key, value);
         if (key === 'is_first_party' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata('is_first_party must be a boolean');
       },
     },
@@ -85,6 +91,8 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       // RFC 8628, for apps that cannot receive a redirect (CLIs on a server, TVs): public apps only.
       deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...deviceFlowPages(runtime) } as never,
       resourceIndicators: resourceIndicators(runtime.options),
+      registration: registrationFeature(options),
+      clientIdMetadataDocument: clientIdMetadataDocumentFeature(options),
     },
     loadExistingGrant: loadExistingGrant(runtime),
     issueRefreshToken: issueRefreshToken as never,

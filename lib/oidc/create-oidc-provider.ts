@@ -1,4 +1,4 @@
-import Provider from 'oidc-provider';
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 
 import { auditProviderEvents } from '../audit.js';
 import type { Runtime } from '../runtime.js';
@@ -12,5 +12,10 @@ export function createOidcProvider(runtime: Runtime, publicJwks: { keys: object[
   provider.maxIpsCount = runtime.options.proxyHops;
   installPatches(runtime, provider, publicJwks as never);
   auditProviderEvents(provider, runtime.audit);
+  // A self-registered client that got tokens is in use: it no longer disappears unused.
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const client = ctx.oidc.client;
+    if (client?.['registered'] === true) runtime.applications.markUsed(client.clientId).catch(() => {});
+  });
   return provider;
 }

@@ -49,11 +49,15 @@ export function loadExistingGrant(runtime: Runtime) {
     const consentGrantId = (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId;
     // A first-party app's automatic grant is not a consent: a third-party app only finds what the
     // user approved on the consent page.
+    // A client that vouched for itself (a metadata document, a self-registration) asks every time.
+    const selfVouched = client['clientIdMetadataDocument'] === true || client['registered'] === true;
     const grantId =
       consentGrantId ??
       (firstParty
         ? await grantOrganizations.firstPartyGrant(accountId, client.clientId, organizationId)
-        : await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
+        : selfVouched
+          ? undefined
+          : await grantOrganizations.rememberedGrant(accountId, client.clientId, organizationId));
     // The grant and its organization are read together (two round trips at once on Redis).
     let [grant, bound] = grantId ? await Promise.all([provider.Grant.find(grantId), grantOrganizations.organizationOf(grantId)]) : [];
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;

@@ -9,9 +9,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * loopback addresses (SSRF protection), and so does this one, except in development, where an
  * issuer on a loopback address may reach apps on loopback addresses (a relying party under test).
  */
-export function outgoingFetch(options: Pick<ResolvedOptions, 'issuer' | 'production'>): Configuration['fetch'] {
-  const issuerHost = new URL(options.issuer).hostname;
-  const development = !options.production && LOOPBACK_HOSTS.has(issuerHost);
+export function outgoingFetch(options: Pick<ResolvedOptions, 'development'>): Configuration['fetch'] {
+  const { development } = options;
   return (url, options) => {
     const target = new URL(url instanceof Request ? url.url : url);
     if (development && LOOPBACK_HOSTS.has(target.hostname)) return globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit);

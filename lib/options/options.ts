@@ -87,7 +87,8 @@ export interface OrgconnectOptions {
   proxyHops?: number;
   /**
    * The host app's signed-in user for a request (a user id), so users already signed in to the
-   * host see no login form. Called on the login step only; errors become an error page.
+   * host see no login form, and the provider session follows the host (checked on every
+   * authorization that has a session; see accounts/host-session.ts). Errors become an error page.
    */
   currentUser?: CurrentUser;
   /**
@@ -107,7 +108,29 @@ export interface OrgconnectOptions {
    * `slow_down` and that device code's interval grows by 5 seconds. Shorter than `ttl.deviceCode`.
    */
   deviceFlow?: { interval?: number };
+  /**
+   * Dynamic Client Registration (RFC 7591) at `/oauth2/register`, for clients that cannot be
+   * registered beforehand (MCP clients). `policy`: `off`; `open` (anyone may register); `token`
+   * (an initial access token the operator mints with the admin API, optionally tied to an
+   * organization that then owns the app). Registered apps are third-party (consent every time) and
+   * public unless they ask for `client_secret_basic`/`client_secret_post`. `perIpPerHour` bounds
+   * registrations per client IP (default 20); an app not used within `unusedTtl` seconds of its
+   * registration (default a day) disappears. Default: `open` in development (an issuer on a
+   * loopback address, not production), `off` otherwise.
+   */
+  registration?: { policy?: RegistrationPolicy; perIpPerHour?: number; unusedTtl?: number };
+  /**
+   * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a `client_id` that
+   * is an https URL is resolved by fetching its metadata document (public, third-party clients;
+   * consent every time, the client's host shown as not verified). `allowHosts` / `denyHosts`
+   * (exact host names) restrict which documents are fetched. Never from private, loopback or
+   * link-local addresses, except loopback hosts in development. Default: on in development, off otherwise.
+   */
+  clientIdMetadataDocument?: { enabled?: boolean; allowHosts?: string[]; denyHosts?: string[] };
 }
+
+/** Who may register a client dynamically. */
+export type RegistrationPolicy = 'off' | 'open' | 'token';
 
 export interface ResolvedOptions {
   issuer: string;
@@ -127,7 +150,13 @@ export interface ResolvedOptions {
   /** The admin API's settings; undefined when it is off. */
   admin?: AdminOptions;
   deviceFlow: { interval: number };
+  /** True when the issuer is on a loopback address and production mode is off. */
+  development: boolean;
+  registration: { policy: RegistrationPolicy; perIpPerHour: number; unusedTtl: number };
+  clientIdMetadataDocument: { enabled: boolean; allowHosts?: string[]; denyHosts?: string[] };
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const seconds = z.number().int().positive();
 const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'must be an absolute URL');
@@ -202,6 +231,14 @@ const optionsSchema = z
       .optional(),
     admin: adminOptionSchema.optional(),
     deviceFlow: z.object({ interval: seconds.optional() }).strict().optional(),
+    registration: z
+      .object({ policy: z.enum(['off', 'open', 'token']).optional(), perIpPerHour: seconds.optional(), unusedTtl: seconds.optional() })
+      .strict()
+      .optional(),
+    clientIdMetadataDocument: z
+      .object({ enabled: z.boolean().optional(), allowHosts: z.array(z.string().min(1)).optional(), denyHosts: z.array(z.string().min(1)).optional() })
+      .strict()
+      .optional(),
     currentUser: z.custom<CurrentUser>((v) => typeof v === 'function', 'must be a function (req, res) => user id | undefined').optional(),
   })
   .strict();
@@ -230,6 +267,8 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
   const jwks = options.keys?.jwks === undefined ? undefined : await normalizeJwks(options.keys.jwks);
   const alg = options.keys?.alg ?? (jwks ? algorithmOf(jwks.keys[0]!) : 'RS256');
 
+  const production = options.production ?? process.env.NODE_ENV === 'production';
+  const development = !production && LOOPBACK_HOSTS.has(new URL(options.issuer).hostname);
   return {
     issuer,
     audience: options.audience ?? issuer,
@@ -255,8 +294,15 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
     brand: typeof options.brand === 'function' ? options.brand : parseBrand(options.brand),
     proxy: options.proxy ?? false,
     proxyHops: options.proxyHops ?? 1,
-    production: options.production ?? process.env.NODE_ENV === 'production',
+    production,
     admin: options.admin as AdminOptions | undefined,
     deviceFlow: { interval: options.deviceFlow?.interval ?? 5 },
+    development,
+    registration: {
+      policy: options.registration?.policy ?? (development ? 'open' : 'off'),
+      perIpPerHour: options.registration?.perIpPerHour ?? 20,
+      unusedTtl: options.registration?.unusedTtl ?? 24 * 60 * 60,
+    },
+    clientIdMetadataDocument: { ...options.clientIdMetadataDocument, enabled: options.clientIdMetadataDocument?.enabled ?? development },
   };
 }

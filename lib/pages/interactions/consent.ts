@@ -5,6 +5,7 @@ import { currentInteraction, finish, interactionUrls, signedInAccount, type Inte
 import { readForm } from './form.js';
 import { describeScopes } from './scopes.js';
 import { imageSrc, initials, tone } from '../brand.js';
+import { unverifiedClientHost } from '../../oidc/client-id-metadata.js';
 import { organizationChoice } from '../../accounts/organization-choice.js';
 import type { Runtime } from '../../runtime.js';
 import { renderPage } from '../views.js';
@@ -74,6 +75,8 @@ export async function renderConsent(runtime: Runtime, ctx: Context, details: Int
         logoUri: imageSrc(client.logoUri),
         logoUriDark: imageSrc(client['logo_uri_dark']),
         ownerName: owner?.name,
+        // A client nobody vouched for (a metadata document, a self-registration): where it comes from.
+        unverifiedHost: unverifiedClientHost(client as never),
         initials: initials(name),
         tone: tone(name),
       },
