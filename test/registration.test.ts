@@ -63,6 +63,16 @@ describe('dynamic client registration: open (the development default)', () => {
     expect(again.consent, 'asked again').to.be.a('string');
   });
 
+  it('takes no scope allow-list from the registration: a client may later ask for more (step-up), the consent page decides', async () => {
+    const registered = await register(op.issuer, { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', scope: 'openid' });
+    expect(registered.status).to.equal(201);
+    const agent = new UserAgent();
+    const url = `${op.issuer}/oauth2/authorize?${new URLSearchParams({ client_id: registered.json.client_id, response_type: 'code', scope: 'openid profile email', redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
+    const page = await agent.follow(url, REDIRECT);
+    expect(page.url.startsWith(REDIRECT), 'not sent back with invalid_scope').to.equal(false);
+    expect(formAction(page.html ?? '', page.url, '/login')).to.be.a('string');
+  });
+
   it('registers a confidential client whose secret is shown once, works, and is stored hashed', async () => {
     const registered = await register(op.issuer, { client_name: 'Server agent', redirect_uris: ['https://agent.example.com/cb'], token_endpoint_auth_method: 'client_secret_basic' });
     expect(registered.status).to.equal(201);

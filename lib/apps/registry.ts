@@ -54,11 +54,12 @@ export interface RegistryHooks {
   validateMetadata?(metadata: ClientMetadata): Promise<void>;
   issuer: string;
   /**
-   * The audiences the provider issues access tokens for (its `audience` and `resources`): the only
-   * ones a resource-server application may name. Left out (a registry without a provider, such as
-   * the CLI's direct store access), they are not checked.
+   * The audiences the provider issues access tokens for (the identifiers of its APIs, configured or
+   * created at run time): the only ones a resource-server application may name. `configured` lists
+   * the configured ones, for messages. Left out (a registry without a provider, such as the CLI's
+   * direct store access), they are not checked.
    */
-  audiences?: readonly string[];
+  audiences?: { has(audience: string): Promise<boolean>; configured(): readonly string[] };
   /**
    * The request being served (oidc-provider's `Provider.ctx`), if any: within one request an
    * application is read from the store once, however many times oidc-provider looks it up.
@@ -139,10 +140,13 @@ export class ApplicationRegistry {
     const problems = redirectUriProblems(app, this.#hooks.issuer);
     if (problems.length) throw new ApplicationError(`${label}: ${problems.join('; ')}`);
     const { audiences } = this.#hooks;
-    const unknownAudiences = audiences ? (app.resource_server?.audiences ?? []).filter((a) => !audiences.includes(a)) : [];
+    const named = app.resource_server?.audiences ?? [];
+    const known = audiences ? await Promise.all(named.map((audience) => audiences.has(audience))) : [];
+    const unknownAudiences = audiences ? named.filter((_a, i) => !known[i]) : [];
     if (unknownAudiences.length) {
       throw new ApplicationError(
-        `${label}: resource_server.audiences: ${unknownAudiences.map((a) => `"${a}"`).join(', ')} is not an audience of this provider (known: ${audiences!.join(', ')})`,
+        `${label}: resource_server.audiences: ${unknownAudiences.map((a) => `"${a}"`).join(', ')} is not an audience of this provider ` +
+          `(not one of its APIs; configured: ${audiences!.configured().join(', ')})`,
       );
     }
     try {
@@ -256,7 +260,8 @@ export class ApplicationRegistry {
         redirect_uris: redirectUris,
         ...(Array.isArray(metadata.post_logout_redirect_uris) ? { post_logout_redirect_uris: metadata.post_logout_redirect_uris as string[] } : {}),
         ...(typeof metadata.logo_uri === 'string' ? { logo_uri: metadata.logo_uri } : {}),
-        ...(typeof metadata.scope === 'string' && metadata.scope ? { scopes: metadata.scope.split(' ') } : {}),
+        // No scope allow-list from the registration: one a client picks for itself protects nothing (it
+        // could register again with any scope) and would block a later step-up; the consent page decides.
         registration: { method: 'dynamic', registered_at: new Date(now).toISOString(), unused_until: new Date(now + options.unusedTtl * 1000).toISOString() },
       },
       'registered client',
