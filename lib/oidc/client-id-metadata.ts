@@ -13,15 +13,43 @@ import type { ResolvedOptions } from '../options/options.js';
 /** Fields only the operator sets: a document claiming any of them is lying. */
 const OPERATOR_FIELDS = ['is_first_party', 'organization_id', 'resource_server', 'registered', 'logo_uri_dark'] as const;
 
+/**
+ * A host as the URL parser writes it (lower case, IP addresses in one spelling: `127.1` is
+ * `127.0.0.1`, `::1` is `[::1]`), without the trailing dot of an absolute name (`Evil.Example.` is
+ * `evil.example`): the option's entries and the client_id's host compare alike, so no spelling of a
+ * denied host gets past `denyHosts`.
+ */
+function hostKey(host: string): string {
+  const literal = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const parsed = URL.canParse(`https://${literal}/`) ? new URL(`https://${literal}/`).hostname : host.toLowerCase();
+  return parsed.replace(/\.$/, '');
+}
+
 export function clientIdMetadataDocumentFeature(options: ResolvedOptions): NonNullable<Configuration['features']>['clientIdMetadataDocument'] {
-  const { enabled, allowHosts, denyHosts } = options.clientIdMetadataDocument;
+  const { enabled } = options.clientIdMetadataDocument;
+  const allowHosts = options.clientIdMetadataDocument.allowHosts && new Set(options.clientIdMetadataDocument.allowHosts.map(hostKey));
+  const denyHosts = new Set(options.clientIdMetadataDocument.denyHosts?.map(hostKey));
+  /*
+   * One fetch per client_id per request. A fetch that fails is not cached, and oidc-provider's
+   * authorization error handler looks the client up again to decide how to answer (shared/
+   * authorization_error_handler.js), which would fetch the document a second time: twice the
+   * outgoing requests, and a user waiting twice the timeout for a slow document. A document
+   * fetched successfully is cached and never reaches this hook again within the request.
+   */
+  const fetchedIn = new WeakMap<object, Set<string>>();
   const feature = {
     enabled,
     ack: 'draft-02',
-    async allowFetch(_ctx: KoaContextWithOIDC, clientId: string) {
-      const host = new URL(clientId).hostname;
-      if (denyHosts?.includes(host)) return false;
-      return allowHosts === undefined || allowHosts.includes(host);
+    async allowFetch(ctx: KoaContextWithOIDC | undefined, clientId: string) {
+      const host = hostKey(new URL(clientId).hostname);
+      if (denyHosts.has(host)) return false;
+      if (allowHosts && !allowHosts.has(host)) return false;
+      if (ctx) {
+        const fetched = fetchedIn.get(ctx) ?? new Set<string>();
+        if (fetched.has(clientId)) return false;
+        fetchedIn.set(ctx, fetched.add(clientId));
+      }
+      return true;
     },
     async allowClient(_ctx: KoaContextWithOIDC, client: Client) {
       const metadata = client.metadata() as Record<string, unknown>;

@@ -14,6 +14,10 @@ const PAGES: Record<string, { title: string; message: string }> = {
     title: 'Unknown application',
     message: 'The application that sent you here is not registered with this sign-in service. Contact the application’s support team.',
   },
+  invalid_client_metadata: {
+    title: 'Application not accepted',
+    message: 'The application described itself in a way this sign-in service does not accept, so the request was stopped. Contact the application’s support team.',
+  },
   invalid_redirect_uri: {
     title: 'Unexpected return address',
     message: 'The application asked to send you to an address it has not registered, so the request was stopped to keep your account safe.',
