@@ -5,7 +5,6 @@ import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.j
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { expect } from 'chai';
@@ -18,6 +17,7 @@ import { protectedResourceMetadata, requireAccessToken, requireScopes } from '..
 import { completeInBrowser, MemoryOAuthClientProvider, recordingFetch, type RecordedRequest } from './helpers/mcp-oauth-client.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { UserAgent } from './helpers/user-agent.js';
+import { onlyPost, statelessMcp } from './helpers/mcp-server.js';
 
 /*
  * "MCP-ready", end to end: the MCP TypeScript SDK's own OAuth client (`auth()` and an
@@ -86,20 +86,9 @@ function mcpApp(verifier: AccessTokenVerifier): express.Express {
     requireAccessToken(verifier, { scopes: [TOOLS] }),
     // Step-up: one tool needs a second scope; its call is refused 403 insufficient_scope.
     (req, res, next) => (callsAdminTool(req.body) ? adminScope(req, res, next) : next()),
-    async (req, res) => {
-      const server = mcpServer();
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-    },
+    statelessMcp(mcpServer),
   );
-  app.all('/mcp', requireAccessToken(verifier, { scopes: [TOOLS] }), (_req, res) => {
-    res.status(405).set('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
-  });
+  app.all('/mcp', requireAccessToken(verifier, { scopes: [TOOLS] }), onlyPost);
   return app;
 }
 

@@ -6,7 +6,6 @@ import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } 
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { checkResourceAllowed } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
 import { expect } from 'chai';
 import express from 'express';
@@ -16,6 +15,7 @@ import { createVerifier, type AccessTokenVerifier, type VerifiedAccessToken } fr
 import { protectedResourceMetadata, requireAccessToken } from '../lib/resource/express.js';
 import type { AuthState } from '../lib/resource/koa.js';
 import { startTestProvider, type TestProvider } from '../lib/testing/index.js';
+import { onlyPost, statelessMcp } from './helpers/mcp-server.js';
 
 /*
  * An MCP server as the MCP TypeScript SDK documents it (McpServer, a stateless
@@ -68,21 +68,9 @@ function mcpApp(verifier: AccessTokenVerifier): express.Express {
   const app = express();
   app.use(express.json());
   app.use(protectedResourceMetadata(verifier));
-  app.post('/mcp', requireAccessToken(verifier, { scopes: [SCOPE] }), async (req, res) => {
-    const server = mcpServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    // req.auth is orgconnect's VerifiedAccessToken: the SDK takes it as its AuthInfo.
-    await transport.handleRequest(req, res, req.body);
-  });
-  // Stateless: no standalone SSE stream, no sessions to delete.
-  app.all('/mcp', requireAccessToken(verifier, { scopes: [SCOPE] }), (_req, res) => {
-    res.status(405).set('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
-  });
+  // req.auth is orgconnect's VerifiedAccessToken: the SDK takes it as its AuthInfo.
+  app.post('/mcp', requireAccessToken(verifier, { scopes: [SCOPE] }), statelessMcp(mcpServer));
+  app.all('/mcp', requireAccessToken(verifier, { scopes: [SCOPE] }), onlyPost);
   return app;
 }
 
