@@ -32,7 +32,8 @@ describe('fuzzing every endpoint (fast-check)', function () {
   let grantBefore: unknown;
 
   before(async () => {
-    op = await startProvider();
+    // Registration open without its per-IP bound: every fuzzed registration is really evaluated.
+    op = await startProvider({ registration: { policy: 'open', perIpPerHour: 100_000 } });
     const config = await discover(op.issuer, DEMO.portal.clientId, DEMO.portal.secret);
     const { tokens } = await signIn(config, DEMO.portal.redirectUri, { ...DEMO.bob, scope: 'openid offline_access' });
     grantId = JSON.parse(Buffer.from(tokens!.access_token.split('.')[1]!, 'base64url').toString()).sid;
@@ -109,6 +110,30 @@ describe('fuzzing every endpoint (fast-check)', function () {
         await check(response, `${url}`);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('client registration with made-up metadata: never a 5xx, never an operator field or a shared-secret JWT method accepted', async () => {
+    const metadata = fc.dictionary(
+      fc.constantFrom('redirect_uris', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'scope', 'logo_uri', 'client_uri', 'jwks',
+        'is_first_party', 'organization_id', 'resource_server', 'registered', 'client_secret', 'application_type', 'post_logout_redirect_uris'),
+      fc.oneof(nasty, fc.array(nasty, { maxLength: 3 }), fc.boolean(), fc.constantFrom(['http://127.0.0.1/cb'], ['https://*.example.com/cb'], 'client_secret_jwt', 'none', 'client_secret_basic')),
+      { maxKeys: 6 },
+    );
+    await fc.assert(
+      fc.asyncProperty(metadata, async (body) => {
+        const response = await fetch(`${op.issuer}/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await response.clone().text();
+        await check(response, `register ${JSON.stringify(body).slice(0, 200)}`);
+        if (response.status === 201) {
+          const registered = JSON.parse(text) as Record<string, unknown>;
+          for (const field of ['is_first_party', 'organization_id', 'resource_server', 'registered']) expect(registered[field], field).to.equal(undefined);
+          expect(registered.token_endpoint_auth_method).to.be.oneOf(['none', 'client_secret_basic', 'client_secret_post']);
+          const app = await op.orgconnect.applications.get(String(registered.client_id));
+          expect(app).to.include({ is_first_party: false });
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 
