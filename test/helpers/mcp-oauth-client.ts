@@ -19,6 +19,12 @@ export interface MemoryOAuthClientOptions {
   clientMetadata: OAuthClientMetadata;
   /** Pre-registered client information. Without it the provider can register (DCR). */
   clientInformation?: OAuthClientInformationMixed;
+  /**
+   * The https URL of the client's metadata document (CIMD): `auth()` uses it as the client_id,
+   * instead of registering, when the authorization server advertises
+   * `client_id_metadata_document_supported`.
+   */
+  clientMetadataUrl?: string;
 }
 
 /**
@@ -29,6 +35,7 @@ export interface MemoryOAuthClientOptions {
 export class MemoryOAuthClientProvider implements OAuthClientProvider {
   readonly redirectUrl: string;
   readonly clientMetadata: OAuthClientMetadata;
+  readonly clientMetadataUrl?: string;
   /** Every URL `redirectToAuthorization` was given, oldest first. */
   readonly authorizationUrls: URL[] = [];
   /** Every state value handed out, to check the one the callback carries. */
@@ -48,6 +55,7 @@ export class MemoryOAuthClientProvider implements OAuthClientProvider {
     this.redirectUrl = options.redirectUrl;
     this.clientMetadata = options.clientMetadata;
     this.#clientInformation = options.clientInformation;
+    if (options.clientMetadataUrl) this.clientMetadataUrl = options.clientMetadataUrl;
     if (!options.clientInformation) {
       this.saveClientInformation = (info) => {
         this.#clientInformation = info;
