@@ -7,6 +7,8 @@ import { exportJWK, importJWK, type JWK } from 'jose';
 import { createSeedDirectory, type Directory } from './accounts/directory.js';
 import { logoutUrl, type LogoutUrlOptions } from './accounts/host-logout.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
+import { legacyApis, mergeConfiguredApis, parseApi, type ServedApi } from './apis/apis.js';
+import { ApiRegistry } from './apis/registry.js';
 import type { ApplicationInput } from './apps/applications.js';
 import { ApplicationRegistry } from './apps/registry.js';
 import { createAudit } from './audit.js';
@@ -58,6 +60,8 @@ export interface OrgconnectProvider {
   readonly settings: OrgconnectSettings;
   /** Applications (OAuth and M2M) known to the provider. */
   readonly applications: ApplicationRegistry;
+  /** APIs (resource servers) the provider issues access tokens for: configured ones and those created at run time. */
+  readonly apis: ApiRegistry;
   /** The users and organizations the provider signs in. */
   readonly directory: Directory;
   /** Where state lives (memory or Redis). */
@@ -96,7 +100,8 @@ async function publicKeys(jwks: { keys: JWK[] }): Promise<{ keys: JWK[] }> {
  */
 export async function createProvider(input: OrgconnectOptions): Promise<OrgconnectProvider> {
   const seed = parseSeed({ organizations: [], users: [], applications: [], ...input.seed });
-  await resolveOptions(input); // validate before opening any connection
+  // Validated before opening any connection.
+  const configuredApis = apisOf(input, seed, await resolveOptions(input));
   const { store, owned: ownsStore } = await openStore(input.store);
   let options: ResolvedOptions;
   try {
@@ -114,10 +119,12 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
   const organizationExists = async (id: string) =>
     (await directory.findOrganization(id)) !== undefined || seed.organizations.some((o) => o.id === id);
 
+  const apis = new ApiRegistry(store, { currentRequest: () => Provider.ctx }, configuredApis);
   const runtime = {
     options,
     store,
     directory,
+    apis,
     grantOrganizations: new GrantOrganizations(store),
     currentUser: input.currentUser,
     audit: createAudit(input.audit),
@@ -131,7 +138,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
     {
       organizationExists,
       issuer: options.issuer,
-      audiences: [options.audience, ...options.resources],
+      audiences: { has: (audience) => apis.has(audience), configured: () => apis.configuredIdentifiers() },
       validateMetadata: (metadata) => provider.Client.validate(metadata),
       currentRequest: () => Provider.ctx,
     },
@@ -161,6 +168,7 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
       clientIdMetadataDocument: options.clientIdMetadataDocument.enabled,
     },
     applications,
+    apis,
     directory,
     store,
     consents: runtime.consents,
@@ -190,6 +198,18 @@ export async function createProvider(input: OrgconnectOptions): Promise<Orgconne
       if (ownsStore) await store.close();
     },
   };
+}
+
+/**
+ * The configured APIs: the `audience` and `resources` options (each accepting every one of
+ * `scopes`, as before APIs existed), the seed's `apis`, then the `apis` option. An identifier
+ * defined twice is refused.
+ */
+function apisOf(input: OrgconnectOptions, seed: { apis: ServedApi[] }, options: ResolvedOptions): ServedApi[] {
+  const legacy = legacyApis(options).map((api) => ({ api, where: api.identifier === options.audience ? 'audience' : 'resources' }));
+  const seeded = seed.apis.map((api, i) => ({ api, where: `seed apis[${i}]` }));
+  const given = (input.apis ?? []).map((api, i) => ({ api: parseApi(api, `apis[${i}]`), where: `apis[${i}]` }));
+  return mergeConfiguredApis([...legacy, ...seeded, ...given]);
 }
 
 /** On a shared store, instances given no keys use the same generated ones (dev only). */

@@ -25,6 +25,11 @@ export class ApplicationError extends OrgconnectError {
   override readonly code = 'ERR_ORGCONNECT_APPLICATION';
 }
 
+/** An API (resource server) definition is invalid or refused; the message names the API. */
+export class ApiError extends OrgconnectError {
+  override readonly code = 'ERR_ORGCONNECT_API';
+}
+
 /**
  * The store (Redis) cannot answer right now. It carries the fields oidc-provider's error handler
  * reads (`message` as the OAuth error code, `error_description`, `statusCode`, `expose`), so every
@@ -49,6 +54,20 @@ export class StoreUnavailableError extends OrgconnectError {
  * the version it expected (`If-Match`): the admin API answers 412, otherwise 409.
  */
 export class ApplicationConflictError extends OrgconnectError {
+  override readonly code = 'ERR_ORGCONNECT_CONFLICT';
+  constructor(
+    message: string,
+    readonly precondition = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Another write to the same API came first (the same code as ApplicationConflictError: the admin
+ * API answers 412 when the caller named the version it expected, 409 otherwise).
+ */
+export class ApiConflictError extends OrgconnectError {
   override readonly code = 'ERR_ORGCONNECT_CONFLICT';
   constructor(
     message: string,

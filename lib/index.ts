@@ -17,6 +17,9 @@ export type { RedisClientLike, RedisNode, RedisStoreOptions } from './store/redi
 export type { ViewsOptions, ViewName } from './pages/views.js';
 export type { PrivateJwks, SigningAlg } from './options/keys.js';
 export type { ApplicationRegistry } from './apps/registry.js';
+export type { Api, ApiInput, ApiScope } from './apis/apis.js';
+export { apiId } from './apis/apis.js';
+export type { ApiRegistry, ApiUpdate, ListedApi, VersionedApi } from './apis/registry.js';
 export { Consents, revokeGrant } from './consents/consents.js';
 export type { AuthorizedApplication } from './consents/consents.js';
 export type { CreatedApplication, ApplicationUpdate, CreatedSecret, VersionedApplication } from './apps/registry.js';
@@ -25,7 +28,7 @@ export { createSeedDirectory } from './accounts/directory.js';
 export { loadSeedFile, parseSeed } from './options/seed.js';
 export { generateSigningKey, loadJwksFile } from './options/keys.js';
 export { MemoryStore } from './store/memory.js';
-export { OrgconnectError, OptionsError, SeedError, ApplicationError, ApplicationConflictError, StoreUnavailableError } from './errors.js';
+export { OrgconnectError, OptionsError, SeedError, ApplicationError, ApplicationConflictError, ApiError, ApiConflictError, StoreUnavailableError } from './errors.js';
 export { ROUTES } from './http/routes.js';
 export { adminApi, AdminError, type AdminOptions, type AdminApiOptions } from './admin/index.js';
 export type { Brand, BrandHook, BrandOption, BrandRequest } from './pages/brand.js';

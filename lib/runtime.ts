@@ -1,5 +1,6 @@
 import type Provider from 'oidc-provider';
 
+import type { ApiRegistry } from './apis/registry.js';
 import type { ApplicationRegistry } from './apps/registry.js';
 import type { Audit } from './audit.js';
 import type { Consents } from './consents/consents.js';
@@ -17,6 +18,8 @@ export interface Runtime {
   store: Store;
   directory: Directory;
   applications: ApplicationRegistry;
+  /** The APIs (resource servers) access tokens are issued for. */
+  apis: ApiRegistry;
   grantOrganizations: GrantOrganizations;
   views: Views;
   /** Users' remembered consents. */

@@ -498,6 +498,64 @@ for (const store of STORES.filter((s) => s.name !== 'redis-cluster')) {
       expect((await api('DELETE', `/admin/users/${DEMO.alice.id}/authorized_applications/${DEMO.crm.clientId}`)).status).to.equal(404);
     });
 
+    it('manages APIs: create, list with a cursor, read with an ETag, update (If-Match), delete; 400, 404, 405, 412 and 422 as documented', async () => {
+      const identifier = `https://orders-${randomBytes(4).toString('hex')}.example.com`;
+      const created = await api('POST', '/admin/apis', {
+        body: { identifier, name: 'Orders API', scopes: [{ name: 'orders:read', description: 'Read your orders' }, { name: 'orders:write' }], access_token_ttl: 120 },
+      });
+      expect(created.status).to.equal(201);
+      expect(created.body).to.include({ object: 'api', identifier, name: 'Orders API', access_token_ttl: 120 });
+      const { id } = created.body;
+      for (let i = 0; i < 3; i += 1) expect((await api('POST', '/admin/apis', { body: { identifier: `${identifier}/more/${i}`, name: `More ${i}` } })).status).to.equal(201);
+
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: Reply = await api('GET', `/admin/apis?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+        expect(page.status).to.equal(200);
+        seen.push(...page.body.data.map((a: Json) => a.id));
+        after = page.body.list_metadata.after;
+      } while (after);
+      expect(seen).to.include(id);
+      expect([...seen].sort()).to.deep.equal(seen);
+      expect(new Set(seen).size).to.equal(seen.length);
+
+      const read = await api('GET', `/admin/apis/${id}`);
+      const etag = read.headers.get('etag')!;
+      expect(etag).to.match(/^"\d+"$/);
+      const patched = await api('PATCH', `/admin/apis/${id}`, { body: { name: 'Orders', access_token_ttl: null }, headers: { 'if-match': etag } });
+      expect(patched.status).to.equal(200);
+      expect(patched.body).not.to.have.property('access_token_ttl');
+      expect((await api('PATCH', `/admin/apis/${id}`, { body: { name: 'Lost' }, headers: { 'if-match': etag } })).status).to.equal(412);
+      const issuerApi = (await api('GET', '/admin/apis?limit=100')).body.data.find((a: Json) => a.identifier === op.issuer);
+      expect(issuerApi).to.include({ configured: true });
+      expect((await api('GET', `/admin/apis/${issuerApi.id}`)).headers.get('etag')).to.equal('"0"');
+
+      for (const [method, path, body, status] of [
+        ['POST', '/admin/apis', { name: 'No identifier' }, 400],
+        ['POST', '/admin/apis', { identifier, name: 'X', scopes: 'orders:read' }, 400],
+        ['PATCH', `/admin/apis/${id}`, { identifier: 'https://moved.example.com' }, 400],
+        ['PATCH', `/admin/apis/${id}`, { access_token_ttl: 'long' }, 400],
+        ['GET', '/admin/apis?order=desc', undefined, 400],
+        ['POST', '/admin/apis', { identifier: 'relative/path', name: 'X' }, 422],
+        ['POST', '/admin/apis', { identifier, name: 'Twin' }, 422],
+        ['PATCH', `/admin/apis/${id}`, { scopes: [{ name: 'profile' }] }, 422],
+        ['PATCH', `/admin/apis/${issuerApi.id}`, { name: 'Mine' }, 422],
+        ['DELETE', `/admin/apis/${issuerApi.id}`, undefined, 422],
+        ['GET', '/admin/apis/api_nope', undefined, 404],
+        ['PATCH', '/admin/apis/api_nope', { name: 'X' }, 404],
+        ['DELETE', '/admin/apis/api_nope', undefined, 404],
+        ['PUT', `/admin/apis/${id}`, { name: 'X' }, 405],
+        ['DELETE', '/admin/apis', undefined, 405],
+      ] as [string, string, unknown, number][]) {
+        const reply = await api(method, path, { body });
+        expect(reply.status, `${method} ${path} ${JSON.stringify(body)}: ${reply.text}`).to.equal(status);
+      }
+      expect((await api('DELETE', `/admin/apis/${id}`)).status).to.equal(204);
+      expect((await api('GET', `/admin/apis/${id}`)).status).to.equal(404);
+      expect((await api('PATCH', `/admin/apis/${id}`, { body: { name: 'Back' } })).status).to.equal(404);
+    });
+
     it('checked every response above against the OpenAPI document', () => {
       expect(checker.checked).to.be.greaterThan(100);
       // The checker is not vacuous: documents' schemas refuse what the API must not send.
@@ -586,14 +644,14 @@ describe('admin API: option, document, robustness', function () {
       if (kind === 'null') return null;
       if (kind === 'url') return pick(['http://localhost:5010/cb', 'https://x.example/cb', 'javascript:alert(1)', 'com.example:/cb']);
       if (kind === 'array') return Array.from({ length: Math.floor(random() * 3) }, () => value(depth + 1));
-      const keys = ['application_type', 'name', 'is_first_party', 'is_public', 'organization_id', 'redirect_uris', 'logo_uri', 'scopes', 'description', '__proto__', 'constructor'];
+      const keys = ['application_type', 'name', 'is_first_party', 'is_public', 'organization_id', 'redirect_uris', 'logo_uri', 'scopes', 'description', 'identifier', 'access_token_ttl', '__proto__', 'constructor'];
       return Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(keys), value(depth + 1)]));
     };
     {
       const statuses = new Set<number>();
       for (let i = 0; i < 150; i++) {
         const method = pick(['POST', 'PATCH', 'PUT', 'DELETE', 'GET']);
-        const path = pick(['/admin/applications', `/admin/applications/${DEMO.portal.clientId}`, `/admin/applications/${DEMO.sync.clientId}`, '/admin/applications/%2e%2e', `/admin/applications/${DEMO.sync.clientId}/client_secrets`, '/admin/users/user_alice/authorized_applications/x']);
+        const path = pick(['/admin/applications', `/admin/applications/${DEMO.portal.clientId}`, `/admin/applications/${DEMO.sync.clientId}`, '/admin/applications/%2e%2e', `/admin/applications/${DEMO.sync.clientId}/client_secrets`, '/admin/users/user_alice/authorized_applications/x', '/admin/apis', '/admin/apis/api_nope']);
         const body = method === 'GET' || method === 'DELETE' ? undefined : random() > 0.1 ? JSON.stringify(value(0)) : pick(['{', '{"a":}', '\u0000', 'true']);
         const reply = await api(method, path, { raw: body });
         statuses.add(reply.status);

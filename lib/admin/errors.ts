@@ -1,4 +1,4 @@
-import { OrgconnectError, type ApplicationConflictError, type ApplicationError, type StoreUnavailableError } from '../errors.js';
+import { OrgconnectError, type ApiError, type ApplicationConflictError, type ApplicationError, type StoreUnavailableError } from '../errors.js';
 
 /**
  * An admin API error: an HTTP status, a stable `error` code and a one-line `error_description`.
@@ -32,12 +32,14 @@ export const notFound = (description: string) => new AdminError(404, 'not_found'
 export const unprocessable = (description: string) => new AdminError(422, 'unprocessable_entity', description);
 
 const APPLICATION_ERROR = 'ERR_ORGCONNECT_APPLICATION' satisfies ApplicationError['code'];
+const API_ERROR = 'ERR_ORGCONNECT_API' satisfies ApiError['code'];
 const CONFLICT = 'ERR_ORGCONNECT_CONFLICT' satisfies ApplicationConflictError['code'];
 const STORE_UNAVAILABLE = 'ERR_ORGCONNECT_STORE_UNAVAILABLE' satisfies StoreUnavailableError['code'];
 
 /**
- * Any error as an admin error: the registry's ApplicationError (a valid request the registry
- * refuses: third-party app without organization, bad redirect URI, too many secrets) is a 422;
+ * Any error as an admin error: the registries' ApplicationError and ApiError (a valid request the
+ * registry refuses: third-party app without organization, bad redirect URI, too many secrets, an
+ * API identifier already taken, a configured API) is a 422;
  * a conflicting write 409, or 412 when the request's `If-Match` no longer holds;
  * a store outage a 503; anything else a 500 that reveals nothing (`exposed` false).
  * Errors are told apart by their stable `code`, not `instanceof`: a store loaded on demand may
@@ -46,7 +48,7 @@ const STORE_UNAVAILABLE = 'ERR_ORGCONNECT_STORE_UNAVAILABLE' satisfies StoreUnav
 export function toAdminError(error: unknown): { error: AdminError; exposed: boolean } {
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof AdminError || code === 'ERR_ORGCONNECT_ADMIN') return { error: error as AdminError, exposed: true };
-  if (code === APPLICATION_ERROR) return { error: unprocessable((error as Error).message), exposed: true };
+  if (code === APPLICATION_ERROR || code === API_ERROR) return { error: unprocessable((error as Error).message), exposed: true };
   if (code === CONFLICT) {
     const { message, precondition } = error as ApplicationConflictError;
     return { error: precondition ? new AdminError(412, 'precondition_failed', message) : new AdminError(409, 'conflict', message), exposed: true };

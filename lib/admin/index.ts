@@ -3,7 +3,9 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Consents } from '../consents/consents.js';
 import type { Directory } from '../accounts/directory.js';
 import { OptionsError } from '../errors.js';
+import type { ApiRegistry } from '../apis/registry.js';
 import type { ApplicationRegistry } from '../apps/registry.js';
+import { ApiAdmin } from './apis.js';
 import { ApplicationAdmin } from './applications.js';
 import { bearerAuth } from './auth.js';
 import { AdminError, toAdminError } from './errors.js';
@@ -17,6 +19,7 @@ import { UserAdmin } from './users.js';
 export { AdminError } from './errors.js';
 export type { ErrorBody } from './errors.js';
 export { ApplicationAdmin } from './applications.js';
+export { ApiAdmin } from './apis.js';
 export { UserAdmin } from './users.js';
 export { openApiDocument } from './openapi.js';
 export { adminRoutes } from './routes.js';
@@ -32,6 +35,8 @@ export interface AdminApiOptions extends AdminOptions {
   /** The issuer: the server URL of the OpenAPI document. */
   issuer: string;
   applications: ApplicationRegistry;
+  /** APIs (resource servers): `/admin/apis` answers 404 without them. */
+  apis?: ApiRegistry;
   consents: Pick<Consents, 'list' | 'revoke'>;
   directory: Pick<Directory, 'findUser'>;
   /** Mints initial access tokens when dynamic registration uses the `token` policy. */
@@ -51,7 +56,12 @@ export function adminApi(options: AdminApiOptions): Middleware {
   if (!parsed.success) throw new OptionsError(`invalid option admin.token: ${parsed.error.issues[0]!.message}`);
   const authorize = bearerAuth(parsed.data.token);
   const registration = new RegistrationAdmin(options.initialAccessTokens, options.organizationExists ?? (async () => true));
-  const routes = adminRoutes(new ApplicationAdmin(options.applications), new UserAdmin(options.consents, options.directory), registration);
+  const routes = adminRoutes(
+    new ApplicationAdmin(options.applications),
+    new UserAdmin(options.consents, options.directory),
+    registration,
+    options.apis && new ApiAdmin(options.apis),
+  );
   const document = openApiDocument({ issuer: options.issuer });
 
   return async function admin(ctx: Context, next: Next): Promise<void> {

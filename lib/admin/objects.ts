@@ -1,3 +1,4 @@
+import type { ListedApi } from '../apis/registry.js';
 import type { Application } from '../apps/applications.js';
 import type { ClientSecretInfo } from '../apps/client-secrets.js';
 import type { AuthorizedApplication } from '../consents/consents.js';
@@ -20,6 +21,8 @@ export type CreatedApplicationObject = ApplicationObject & { client_secret?: str
 export type ClientSecretObject = { object: 'client_secret' } & ClientSecretInfo;
 export type CreatedClientSecretObject = ClientSecretObject & { secret: string };
 export type AuthorizedApplicationObject = { object: 'authorized_application' } & AuthorizedApplication;
+/** An API; `configured` when it comes from the configuration (read-only here). */
+export type ApiObject = { object: 'api' } & ListedApi;
 
 export function applicationObject(app: Application): ApplicationObject {
   return defined({ object: 'application', ...app }) as ApplicationObject;
@@ -42,4 +45,9 @@ export function createdClientSecretObject(created: CreatedSecret): CreatedClient
 export function authorizedApplicationObject(item: AuthorizedApplication): AuthorizedApplicationObject {
   const { grant_id, client_id, name, organization_id, scopes, granted_at } = item;
   return defined({ object: 'authorized_application', grant_id, client_id, name, organization_id, scopes, granted_at }) as AuthorizedApplicationObject;
+}
+
+export function apiObject(api: ListedApi): ApiObject {
+  const { id, identifier, name, scopes, access_token_ttl, configured } = api;
+  return defined({ object: 'api', id, identifier, name, scopes: scopes.map((scope) => defined({ ...scope })), access_token_ttl, configured }) as ApiObject;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { DEFAULT_LIMIT, MAX_LIMIT } from './pagination.js';
 import { createInitialAccessTokenBody } from './registration.js';
-import { BODY_LIMIT, createApplicationBody, createSecretBody, updateApplicationBody } from './validation.js';
+import { BODY_LIMIT, createApiBody, createApplicationBody, createSecretBody, updateApiBody, updateApplicationBody } from './validation.js';
 
 /**
  * The admin API's OpenAPI 3.1 document, served at `/admin/openapi.json`. Request bodies are
@@ -139,6 +139,30 @@ const schemas: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  ApiScope: {
+    type: 'object',
+    required: ['name'],
+    properties: {
+      name: str('The scope as clients request it.'),
+      description: str('What it lets an app do, shown on the consent page; absent: the scope\'s name is shown.'),
+    },
+    additionalProperties: false,
+  },
+  Api: {
+    type: 'object',
+    description: 'An API (a resource server): access tokens requested with `resource=<identifier>` have it as `aud` and carry only its scopes.',
+    required: ['object', 'id', 'identifier', 'name', 'scopes'],
+    properties: {
+      object: { const: 'api' },
+      id: str('The API id, derived from its identifier.'),
+      identifier: str('The resource indicator (RFC 8707): the `resource` clients request, the `aud` of its tokens.'),
+      name: str('Shown on the consent page.'),
+      scopes: { type: 'array', items: ref('ApiScope'), description: 'The only scopes its access tokens carry.' },
+      access_token_ttl: { type: 'integer', minimum: 1, description: 'Lifetime of its access tokens, in seconds; absent: the provider\'s default.' },
+      configured: { const: true, description: 'Present on an API from the configuration (seed, options): read-only here.' },
+    },
+    additionalProperties: false,
+  },
   ListMetadata: {
     type: 'object',
     required: ['after'],
@@ -148,6 +172,7 @@ const schemas: Record<string, Schema> = {
   ApplicationList: list('Application'),
   ClientSecretList: list('ClientSecret'),
   AuthorizedApplicationList: list('AuthorizedApplication'),
+  ApiList: list('Api'),
   Error: {
     type: 'object',
     required: ['error', 'error_description'],
@@ -160,6 +185,8 @@ const schemas: Record<string, Schema> = {
   CreateApplicationRequest: fromZod(createApplicationBody),
   UpdateApplicationRequest: fromZod(updateApplicationBody),
   CreateClientSecretRequest: fromZod(createSecretBody),
+  CreateApiRequest: fromZod(createApiBody),
+  UpdateApiRequest: fromZod(updateApiBody),
   CreateInitialAccessTokenRequest: fromZod(createInitialAccessTokenBody),
   InitialAccessToken: {
     type: 'object',
@@ -194,14 +221,15 @@ const responses: Record<string, Schema> = {
   Unauthorized: errorResponse('No bearer token (`unauthorized`) or a wrong one (`invalid_token`).', {
     'WWW-Authenticate': { description: 'Bearer realm="orgconnect-admin" (with error="invalid_token" for a wrong token).', schema: { type: 'string' } },
   }),
-  NotFound: errorResponse('No such application, client secret, user or authorization (`not_found`).'),
+  NotFound: errorResponse('No such application, client secret, user, authorization or API (`not_found`).'),
   PayloadTooLarge: errorResponse(`The body is larger than ${BODY_LIMIT} bytes (\`request_too_large\`).`),
   UnsupportedMediaType: errorResponse('The body is not application/json (`unsupported_media_type`).'),
   Unprocessable: errorResponse(
-    'Well-formed but refused (`unprocessable_entity`): a third-party or M2M app without organization_id, an unknown organization, a bad redirect URI or URL, changing an M2M app\'s OAuth-only fields, a sixth secret, a secret for a public app.',
+    'Well-formed but refused (`unprocessable_entity`): a third-party or M2M app without organization_id, an unknown organization, a bad redirect URI or URL, changing an M2M app\'s OAuth-only fields, a sixth secret, a secret for a public app; ' +
+      'an API identifier that is not an absolute URI or is already an API, a bad scope, changing or deleting a configured API.',
   ),
-  Conflict: errorResponse('Other writes to the same application kept winning; nothing was changed: try again (`conflict`).'),
-  PreconditionFailed: errorResponse('`If-Match` does not name the application\'s current version; nothing was changed (`precondition_failed`).'),
+  Conflict: errorResponse('Other writes to the same application or API kept winning; nothing was changed: try again (`conflict`).'),
+  PreconditionFailed: errorResponse('`If-Match` does not name the current version of the application or API; nothing was changed (`precondition_failed`).'),
   ServiceUnavailable: errorResponse('The store is unavailable (`temporarily_unavailable`); retry after the Retry-After delay.', {
     'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } },
   }),
@@ -209,6 +237,7 @@ const responses: Record<string, Schema> = {
 
 const parameters: Record<string, Schema> = {
   ClientId: { name: 'client_id', in: 'path', required: true, description: 'The application id (client_id).', schema: { type: 'string' } },
+  ApiId: { name: 'id', in: 'path', required: true, description: 'The API id (`api_...`).', schema: { type: 'string' } },
   SecretId: { name: 'secret_id', in: 'path', required: true, description: 'The client secret id.', schema: { type: 'string' } },
   UserId: { name: 'user_id', in: 'path', required: true, description: 'The user id (the `sub` of their tokens).', schema: { type: 'string' } },
   Limit: {
@@ -220,7 +249,7 @@ const parameters: Record<string, Schema> = {
   IfMatch: {
     name: 'If-Match',
     in: 'header',
-    description: 'The `ETag` of the version this update is for: applied only if the application is still at that version (412 otherwise). `*` or absent: applied to the current version.',
+    description: 'The `ETag` of the version this update is for: applied only if the application (or API) is still at that version (412 otherwise). `*` or absent: applied to the current version.',
     schema: { type: 'string' },
   },
   After: { name: 'after', in: 'query', description: 'The cursor from `list_metadata.after` of the previous page.', schema: { type: 'string' } },
@@ -232,7 +261,7 @@ const withBody = { '413': response('PayloadTooLarge'), '415': response('Unsuppor
 const noContent = (description: string) => ({ '204': { description } });
 const ok = (description: string, schema: string) => ({ description, content: json(ref(schema)) });
 
-const etagHeader = { description: 'The application\'s version, for `If-Match`.', schema: { type: 'string' } };
+const etagHeader = { description: 'The version of the application (or API), for `If-Match`.', schema: { type: 'string' } };
 
 const updateOperation = (method: 'put' | 'patch') => ({
   operationId: method === 'put' ? 'replaceApplication' : 'updateApplication',
@@ -268,7 +297,7 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
       title: 'orgconnect admin API',
       version: '1',
       description: [
-        'Manage applications, their client secrets, and users\' authorized applications.',
+        'Manage applications, their client secrets, users\' authorized applications, and APIs (resource servers).',
         '',
         'Every operation but this document requires `Authorization: Bearer <admin token>`. Bodies are JSON (`application/json`, at most ' +
           `${BODY_LIMIT} bytes). Every response carries \`Cache-Control: no-store\`. Errors are \`{ "error": code, "error_description": text }\`; ` +
@@ -284,6 +313,7 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
       { name: 'client_secrets', description: 'Client secrets (rotation: create the new one, deploy it, revoke the old one)' },
       { name: 'users', description: "Users' authorized applications (remembered consents)" },
       { name: 'registration', description: 'Dynamic client registration (RFC 7591): initial access tokens' },
+      { name: 'apis', description: 'APIs (resource servers): what clients request tokens for (RFC 8707), and their scopes' },
       { name: 'meta', description: 'This document' },
     ],
     paths: {
@@ -399,6 +429,65 @@ export function openApiDocument({ issuer }: OpenApiDocumentOptions): Schema {
           tags: ['registration'],
           requestBody: { required: false, content: json(ref('CreateInitialAccessTokenRequest')) },
           responses: { '201': ok('The token: shown once.', 'InitialAccessToken'), ...common, '404': response('NotFound'), ...withBody, '422': response('Unprocessable') },
+        },
+      },
+      '/admin/apis': {
+        get: {
+          operationId: 'listApis',
+          summary: 'List APIs',
+          description: 'Ordered by id; the cursor is an id. Configured APIs (seed, options) are listed too, marked `configured`.',
+          tags: ['apis'],
+          parameters: [parameter('Limit'), parameter('After')],
+          responses: { '200': ok('A page of APIs.', 'ApiList'), ...common },
+        },
+        post: {
+          operationId: 'createApi',
+          summary: 'Create an API',
+          description:
+            'Takes effect at once on every instance: tokens may be requested with `resource=<identifier>`. The id is derived from the identifier. ' +
+            'An identifier that is already an API is a 422; a deleted API\'s identifier may be used again.',
+          tags: ['apis'],
+          requestBody: { required: true, content: json(ref('CreateApiRequest')) },
+          responses: { '201': ok('The API.', 'Api'), ...common, '409': response('Conflict'), ...withBody, '422': response('Unprocessable') },
+        },
+      },
+      '/admin/apis/{id}': {
+        get: {
+          operationId: 'getApi',
+          summary: 'Get an API',
+          tags: ['apis'],
+          parameters: [parameter('ApiId')],
+          responses: { '200': { ...ok('The API.', 'Api'), headers: { ETag: etagHeader } }, ...common, '404': response('NotFound') },
+        },
+        patch: {
+          operationId: 'updateApi',
+          summary: 'Update an API',
+          description:
+            'A partial update: fields left out keep their value, `scopes` is replaced whole, `null` removes access_token_ttl; the identifier cannot change. ' +
+            'Takes effect at once on every instance (tokens issued before keep their scopes until they expire). With `If-Match`, it applies only to that version. ' +
+            'A configured API is read-only (422).',
+          tags: ['apis'],
+          parameters: [parameter('ApiId'), parameter('IfMatch')],
+          requestBody: { required: true, content: json(ref('UpdateApiRequest')) },
+          responses: {
+            '200': { ...ok('The updated API.', 'Api'), headers: { ETag: etagHeader } },
+            ...common,
+            '404': response('NotFound'),
+            '409': response('Conflict'),
+            '412': response('PreconditionFailed'),
+            ...withBody,
+            '422': response('Unprocessable'),
+          },
+        },
+        delete: {
+          operationId: 'deleteApi',
+          summary: 'Delete an API',
+          description:
+            'At once, on every instance: its identifier becomes an unknown resource (`invalid_target`); tokens issued before stay valid until they expire. ' +
+            'No later update brings it back. A configured API cannot be deleted here (422).',
+          tags: ['apis'],
+          parameters: [parameter('ApiId')],
+          responses: { ...noContent('Deleted.'), ...common, '404': response('NotFound'), '409': response('Conflict'), '422': response('Unprocessable') },
         },
       },
       '/admin/openapi.json': {

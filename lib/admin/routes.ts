@@ -1,5 +1,6 @@
+import type { ApiAdmin } from './apis.js';
 import type { ApplicationAdmin } from './applications.js';
-import { AdminError } from './errors.js';
+import { AdminError, notFound } from './errors.js';
 import type { RegistrationAdmin } from './registration.js';
 import { parsePage } from './pagination.js';
 import type { Route } from './router.js';
@@ -12,7 +13,11 @@ const PAGE = ['limit', 'after'] as const;
  * The admin API's routes, relative to `/admin`. The same templates are the paths of the
  * OpenAPI document (openapi.ts); a test checks that both list the same operations.
  */
-export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin, registration?: RegistrationAdmin): Route[] {
+export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin, registration?: RegistrationAdmin, apis?: ApiAdmin): Route[] {
+  const apiAdmin = (): ApiAdmin => {
+    if (!apis) throw notFound('this admin API manages no APIs (adminApi was given no apis)');
+    return apis;
+  };
   return [
     {
       path: '/initial_access_tokens',
@@ -85,6 +90,44 @@ export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin, registrati
       },
     },
     {
+      path: '/apis',
+      methods: {
+        async GET(ctx) {
+          const query = readQuery(ctx, PAGE);
+          ctx.body = await apiAdmin().list(parsePage(query.limit, query.after));
+        },
+        async POST(ctx) {
+          readQuery(ctx, []);
+          const body = await readJsonBody(ctx, { required: true });
+          ctx.body = await apiAdmin().create(body);
+          ctx.status = 201;
+        },
+      },
+    },
+    {
+      path: '/apis/{id}',
+      methods: {
+        async GET(ctx, { id }) {
+          readQuery(ctx, []);
+          const { object, version } = await apiAdmin().getVersioned(id!);
+          ctx.set('ETag', etag(version));
+          ctx.body = object;
+        },
+        async PATCH(ctx, { id }) {
+          readQuery(ctx, []);
+          const body = await readJsonBody(ctx, { required: true });
+          const { object, version } = await apiAdmin().updateVersioned(id!, body, ifMatch(ctx.get('If-Match'), 'API'));
+          ctx.set('ETag', etag(version));
+          ctx.body = object;
+        },
+        async DELETE(ctx, { id }) {
+          readQuery(ctx, []);
+          await apiAdmin().delete(id!);
+          ctx.status = 204;
+        },
+      },
+    },
+    {
       path: '/users/{user_id}/authorized_applications',
       methods: {
         async GET(ctx, { user_id }) {
@@ -114,17 +157,17 @@ export function adminRoutes(apps: ApplicationAdmin, users: UserAdmin, registrati
   }
 }
 
-/** An application's version as an entity tag (RFC 9110 section 8.8.3). */
+/** An application's (or API's) version as an entity tag (RFC 9110 section 8.8.3). */
 const etag = (version: number) => `"${version}"`;
 
 /**
  * The version an `If-Match` header asks for: undefined when absent or `*` (the application
  * exists: checked anyway). A tag that is not one of ours can never match: 412.
  */
-function ifMatch(header: string): number | undefined {
+function ifMatch(header: string, what = 'application'): number | undefined {
   const value = header.trim();
   if (value === '' || value === '*') return undefined;
   const match = /^"(\d{1,15})"$/.exec(value); // strong comparison only (RFC 9110 section 13.1.1)
-  if (!match) throw new AdminError(412, 'precondition_failed', 'If-Match does not name a version of this application');
+  if (!match) throw new AdminError(412, 'precondition_failed', `If-Match does not name a version of this ${what}`);
   return Number(match[1]);
 }

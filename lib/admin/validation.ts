@@ -27,7 +27,7 @@ const LOGO_DARK = 'Absolute URL of the logo used in dark mode.';
 const SCOPES = 'Allow-list of the scopes the app may request (default: any configured scope).';
 const RESOURCE_SERVER =
   'Marks the app as a resource server (an API): besides its own tokens, it may introspect the access tokens whose aud is one of `audiences` ' +
-  "(each the provider's audience or one of its resources; another is a 422). Confidential OAuth apps and M2M apps only.";
+  "(each the identifier of one of the provider's APIs; another is a 422). Confidential OAuth apps and M2M apps only.";
 
 const resourceServer = (description: string) =>
   z
@@ -89,6 +89,45 @@ export const updateApplicationBody = z
   .strict()
   .meta({ title: 'UpdateApplication' });
 export type UpdateApplicationBody = z.output<typeof updateApplicationBody>;
+
+const API_IDENTIFIER =
+  "The API's resource indicator (RFC 8707): an absolute URI without fragment, the `resource` clients request tokens for and the `aud` of those tokens. " +
+  'The API id is derived from it; it cannot change.';
+const API_NAME = 'Shown on the consent page ("In Orders API, Partner CRM will be able to: ...").';
+const API_SCOPES = "The API's scopes: the only ones its access tokens carry.";
+const API_TTL = 'Lifetime of its access tokens in seconds (at most a day; default: the provider\'s ttl.accessToken).';
+
+const apiScope = z
+  .object({
+    name: text('The scope as clients request it (e.g. orders:read). Not an OpenID Connect scope.'),
+    description: text('What it lets an app do, in plain words, shown on the consent page (e.g. "Read your orders"). Default: the scope\'s name.').optional(),
+  })
+  .strict()
+  .meta({ title: 'ApiScopeInput' });
+
+/** POST /admin/apis. The id is derived from the identifier. */
+export const createApiBody = z
+  .object({
+    identifier: text(API_IDENTIFIER),
+    name: text(API_NAME),
+    scopes: z.array(apiScope).optional().meta({ description: `${API_SCOPES} Default: none.` }),
+    access_token_ttl: z.number().int().positive().optional().meta({ description: API_TTL }),
+  })
+  .strict()
+  .meta({ title: 'CreateApi' });
+
+/** PATCH /admin/apis/{id}: `null` removes access_token_ttl. The identifier is fixed. */
+export const updateApiBody = z
+  .object({
+    name: text(API_NAME).optional(),
+    scopes: z.array(apiScope).optional().meta({ description: `${API_SCOPES} Replaces the list.` }),
+    access_token_ttl: z.number().int().positive().nullable().optional().meta({ description: `${API_TTL} null removes it.` }),
+  })
+  .strict()
+  .meta({ title: 'UpdateApi' });
+
+/** Fields of an API that an update cannot change: named in the 400. */
+export const API_READ_ONLY_FIELDS = ['id', 'identifier', 'configured'] as const;
 
 /** POST .../client_secrets takes no parameters: an empty object, or no body at all. */
 export const createSecretBody = z.object({}).strict().meta({ title: 'CreateClientSecret' });

@@ -10,7 +10,7 @@ const url = z.string().url();
 /**
  * An application that is also a resource server (an API): it may introspect the access tokens
  * whose `aud` is one of these audiences (RFC 7662 section 2.2), besides its own tokens. Each must be
- * one of the provider's audiences (`audience`, `resources`): the registry checks that.
+ * the identifier of one of the provider's APIs (configured or created at run time): the registry checks that.
  */
 const resourceServerSchema = z
   .object({

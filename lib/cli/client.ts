@@ -1,4 +1,5 @@
 import type {
+  ApiObject,
   ApplicationObject,
   AuthorizedApplicationObject,
   ClientSecretObject,
@@ -9,7 +10,7 @@ import type {
 } from '../admin/index.js';
 
 /**
- * What the `apps` and `secrets` commands need, whichever way they reach the applications: the
+ * What the `apps`, `secrets` and `apis` commands need, whichever way they reach the applications: the
  * store directly (store-client.ts) or a running server's admin API (http-client.ts). Both
  * validate and answer the same way, and fail with an AdminError.
  */
@@ -28,6 +29,11 @@ export interface AdminClient {
   listAuthorizedApplications(userId: string): Promise<ListResponse<AuthorizedApplicationObject>>;
   /** Withdraws a user's consent to an app (one organization, or all): its tokens end. */
   revokeAuthorizedApplication(userId: string, clientId: string, organizationId?: string): Promise<void>;
+  listApis(page: PageRequest): Promise<ListResponse<ApiObject>>;
+  getApi(id: string): Promise<ApiObject>;
+  createApi(body: unknown): Promise<ApiObject>;
+  updateApi(id: string, body: unknown): Promise<ApiObject>;
+  deleteApi(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,18 @@ export async function listAllApplications(client: AdminClient, filter: { organiz
   let after: string | undefined;
   do {
     const page = await client.listApplications(after === undefined ? { limit: 100 } : { limit: 100, after }, filter);
+    all.push(...page.data);
+    after = page.list_metadata.after ?? undefined;
+  } while (after !== undefined);
+  return all;
+}
+
+/** Every API, following the cursor page after page. */
+export async function listAllApis(client: AdminClient): Promise<ApiObject[]> {
+  const all: ApiObject[] = [];
+  let after: string | undefined;
+  do {
+    const page = await client.listApis(after === undefined ? { limit: 100 } : { limit: 100, after });
     all.push(...page.data);
     after = page.list_metadata.after ?? undefined;
   } while (after !== undefined);

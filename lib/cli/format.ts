@@ -1,4 +1,4 @@
-import type { ApplicationObject, ClientSecretObject } from '../admin/index.js';
+import type { ApiObject, ApplicationObject, ClientSecretObject } from '../admin/index.js';
 
 /** Human output of the admin commands: aligned tables and `key: value` blocks. */
 
@@ -42,6 +42,24 @@ export function applicationDetails(app: ApplicationObject): string {
     ['logo_uri_dark', oauth?.logo_uri_dark],
     ['scopes', app.scopes?.join(' ')],
     ['resource_server', app.resource_server && `introspects access tokens for ${app.resource_server.audiences.join(' ')}`],
+  ]);
+}
+
+export function apiTable(apis: ApiObject[]): string {
+  if (apis.length === 0) return 'no APIs\n';
+  return table(
+    ['ID', 'IDENTIFIER', 'NAME', 'SCOPES'],
+    apis.map((api) => [api.id, api.identifier, `${api.name}${api.configured ? ' (configured)' : ''}`, api.scopes.map((s) => s.name).join(' ') || '-']),
+  );
+}
+
+export function apiDetails(api: ApiObject): string {
+  return block(api.name, [
+    ['id', api.id],
+    ['identifier', api.identifier],
+    ['access_token_ttl', api.access_token_ttl === undefined ? undefined : `${api.access_token_ttl}s`],
+    ['configured', api.configured ? 'yes (seed or options): read-only here' : undefined],
+    ...api.scopes.map((scope): [string, string] => [`scope ${scope.name}`, scope.description ?? '-']),
   ]);
 }
 

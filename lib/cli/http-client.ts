@@ -71,6 +71,15 @@ export function openHttpClient({ server, token }: { server: string; token: strin
       const query = organizationId === undefined ? '' : `?${new URLSearchParams({ organization_id: organizationId })}`;
       return request('DELETE', `${path('users', userId, 'authorized_applications', clientId)}${query}`);
     },
+    listApis: (page) => {
+      const query = new URLSearchParams({ limit: String(page.limit) });
+      if (page.after !== undefined) query.set('after', page.after);
+      return request('GET', `${path('apis')}?${query}`);
+    },
+    getApi: (id) => request('GET', path('apis', id)),
+    createApi: (body) => request('POST', path('apis'), body),
+    updateApi: (id, body) => request('PATCH', path('apis', id), body),
+    deleteApi: (id) => request('DELETE', path('apis', id)),
     close: async () => {},
   };
 }

@@ -7,7 +7,9 @@ import { createProvider, type OrgconnectProvider } from '../index.js';
 import { loadJwksFile, normalizeJwks } from '../options/keys.js';
 import { packageRoot } from '../package-root.js';
 import { loadSeedFile, type Seed } from '../options/seed.js';
+import type { ApiInput } from '../apis/apis.js';
 import { OptionsError, OrgconnectError } from '../errors.js';
+import { apiFromFlag } from './apis.js';
 import { registerAdminCommands } from './index.js';
 
 function port(value: string): number {
@@ -27,6 +29,8 @@ interface StartOptions {
   adminToken?: string;
   registration?: 'off' | 'open' | 'token';
   cimd?: 'on' | 'off';
+  /** `IDENTIFIER[=SCOPE,SCOPE]` values (several per value, space-separated, from ORGCONNECT_APIS). */
+  api?: string[];
 }
 
 /** `--jwks FILE` / `JWKS_FILE`, or the JWKS itself in the `JWKS` environment variable (for secret stores). */
@@ -50,7 +54,7 @@ function redisStore(value: string | undefined, prefix: string | undefined) {
 }
 
 /** What a developer needs to point an app at the local provider. */
-function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string): string {
+function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string, extraApis: ApiInput[]): string {
   const lines = [
     `orgconnect is running`,
     `  issuer:    ${orgconnect.issuer}`,
@@ -67,6 +71,11 @@ function describe(orgconnect: OrgconnectProvider, seed: Seed, seedPath: string):
     if (app.application_type === 'oauth') lines.push(`    redirect_uris: ${app.redirect_uris.join(' ')}`);
     if (app.organization_id) lines.push(`    organization:  ${app.organization_id}`);
   }
+  const apis = [...seed.apis, ...extraApis];
+  if (apis.length) {
+    lines.push('', 'apis (request tokens with resource=<identifier>):');
+    for (const api of apis) lines.push(`  ${api.identifier}  ${api.name}  [${(api.scopes ?? []).map((s) => s.name).join(' ') || 'no scopes'}]`);
+  }
   lines.push('', `users (passwords in ${seedPath}):`);
   for (const user of seed.users) lines.push(`  ${user.email}  ${user.organizations?.length ? `[${user.organizations.join(', ')}]` : '[no organization]'}`);
   return lines.join('\n');
@@ -76,9 +85,11 @@ async function start(opts: StartOptions): Promise<void> {
   const issuer = opts.issuer || `http://localhost:${opts.port}`;
   const seed = await loadSeedFile(opts.seed);
   const cookieKeys = process.env.COOKIE_KEYS?.split(',').map((k) => k.trim()).filter(Boolean);
+  const apis = (opts.api ?? []).flatMap((value) => value.split(/\s+/)).filter(Boolean).map(apiFromFlag);
   const orgconnect = await createProvider({
     issuer,
     seed,
+    apis,
     store: redisStore(opts.redis, opts.redisPrefix),
     audit: { log: true },
     admin: opts.adminToken ? { token: opts.adminToken } : undefined,
@@ -89,7 +100,7 @@ async function start(opts: StartOptions): Promise<void> {
     cookies: cookieKeys?.length ? { keys: cookieKeys } : undefined,
   });
   await orgconnect.listen(opts.port, opts.host);
-  console.log(describe(orgconnect, seed, opts.seed));
+  console.log(describe(orgconnect, seed, opts.seed, apis));
   const { registration, clientIdMetadataDocument } = orgconnect.settings;
   console.log(`\nclients without pre-registration: dynamic registration ${registration === 'off' ? 'off' : `${registration} (${orgconnect.issuer}/oauth2/register)`}, client ID metadata documents ${clientIdMetadataDocument ? 'on' : 'off'}`);
   if (opts.adminToken) console.log(`\nadmin API: ${orgconnect.issuer}/admin (OpenAPI: ${orgconnect.issuer}/admin/openapi.json)`);
@@ -107,7 +118,7 @@ async function start(opts: StartOptions): Promise<void> {
 
 /** An environment variable set to an empty string means "not set" (a cleared variable in a shell or CI). */
 function dropEmptyEnvironment(): void {
-  for (const name of ['PORT', 'HOST', 'ISSUER', 'SEED_FILE', 'JWKS_FILE', 'JWKS', 'COOKIE_KEYS', 'REDIS_URL', 'REDIS_PREFIX', 'ORGCONNECT_ADMIN_TOKEN', 'ORGCONNECT_REGISTRATION', 'ORGCONNECT_CIMD']) {
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'SEED_FILE', 'JWKS_FILE', 'JWKS', 'COOKIE_KEYS', 'REDIS_URL', 'REDIS_PREFIX', 'ORGCONNECT_ADMIN_TOKEN', 'ORGCONNECT_REGISTRATION', 'ORGCONNECT_CIMD', 'ORGCONNECT_APIS']) {
     if (process.env[name] === '') delete process.env[name];
   }
 }
@@ -128,6 +139,11 @@ export function cli(): Command {
     .addOption(new Option('--registration <policy>', 'dynamic client registration: off, open or token (default: open on a loopback issuer, else off)').choices(['off', 'open', 'token']).env('ORGCONNECT_REGISTRATION'))
     .addOption(new Option('--cimd <on|off>', 'client ID metadata documents (default: on on a loopback issuer, else off)').choices(['on', 'off']).env('ORGCONNECT_CIMD'))
     .addOption(new Option('--admin-token <token>', 'enable the admin API (/admin) with this bearer token (32+ characters)').env('ORGCONNECT_ADMIN_TOKEN'))
+    .addOption(
+      new Option('--api <identifier=scopes>', 'an API (resource server): its identifier (the tokens\' aud) and comma-separated scopes, e.g. https://mcp.example.com/mcp=mcp:tools,mcp:admin; repeatable')
+        .env('ORGCONNECT_APIS')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
     .action(start);
   registerAdminCommands(program);
   return program;

@@ -1,5 +1,6 @@
 import { AdminError } from '../admin/errors.js';
-import { ApplicationAdmin } from '../admin/index.js';
+import { ApiAdmin, ApplicationAdmin } from '../admin/index.js';
+import { ApiRegistry } from '../apis/registry.js';
 import { toAdminError } from '../admin/errors.js';
 import { ApplicationRegistry } from '../apps/registry.js';
 import { loadSeedFile } from '../options/seed.js';
@@ -10,7 +11,7 @@ export interface StoreClientOptions {
   /** a redis:// URL, or comma-separated cluster nodes (as `orgconnect start --redis`) */
   redis: string;
   prefix?: string;
-  /** A seed file: its organizations are the only valid organization ids, its applications are listed too. */
+  /** A seed file: its organizations are the only valid organization ids, its applications and APIs are listed too. */
   seed?: string;
   /** The issuer the apps are served by: an https issuer refuses plain-http redirect URIs. */
   issuer?: string;
@@ -34,6 +35,8 @@ export async function openStoreClient(options: StoreClientOptions): Promise<Admi
       seed?.applications ?? [],
     );
     const admin = new ApplicationAdmin(registry);
+    // Only the seed's APIs are known here: those of a server's options (audience, resources, apis) are not.
+    const apis = new ApiAdmin(new ApiRegistry(store, {}, seed?.apis ?? []));
     const call = async <T>(operation: () => Promise<T>): Promise<T> => {
       try {
         return await operation();
@@ -55,6 +58,11 @@ export async function openStoreClient(options: StoreClientOptions): Promise<Admi
       // Consents live in grants that only a provider can read and end: ask a running server.
       listAuthorizedApplications: () => Promise.reject(consentsNeedServer()),
       revokeAuthorizedApplication: () => Promise.reject(consentsNeedServer()),
+      listApis: (page) => call(() => apis.list(page)),
+      getApi: (id) => call(() => apis.get(id)),
+      createApi: (body) => call(() => apis.create(body)),
+      updateApi: (id, body) => call(() => apis.update(id, body)),
+      deleteApi: (id) => call(() => apis.delete(id)),
       close: () => store.close(),
     };
   } catch (error) {

@@ -53,13 +53,13 @@ export function buildApp(runtime: Runtime, provider: Provider): Koa {
     { paths: [HOST_LOGOUT_PATH], middleware: [hostLogout(runtime)] },
   ];
   if (admin) {
-    const { applications, consents, directory, options } = runtime;
+    const { applications, apis, consents, directory, options } = runtime;
     const initialAccessTokens =
       options.registration.policy === 'token' ? (mint: { organizationId?: string; expiresIn?: number }) => mintInitialAccessToken(provider, runtime.store, mint) : undefined;
     const organizationExists = async (id: string) => (await directory.findOrganization(id)) !== undefined;
     routes.unshift({
       paths: [ADMIN_PATH, `${ADMIN_PATH}/`],
-      middleware: [adminApi({ ...admin, issuer: options.issuer, applications, consents, directory, initialAccessTokens, organizationExists })],
+      middleware: [adminApi({ ...admin, issuer: options.issuer, applications, apis, consents, directory, initialAccessTokens, organizationExists })],
     });
   }
   // A request oidc-provider does not answer either goes on to the host's middleware, if any.

@@ -90,7 +90,7 @@ export function providerConfiguration(runtime: Runtime): Configuration {
       backchannelLogout: { enabled: true },
       // RFC 8628, for apps that cannot receive a redirect (CLIs on a server, TVs): public apps only.
       deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...deviceFlowPages(runtime) } as never,
-      resourceIndicators: resourceIndicators(runtime.options),
+      resourceIndicators: resourceIndicators(runtime),
       registration: registrationFeature(options),
       clientIdMetadataDocument: clientIdMetadataDocumentFeature(options),
     },
@@ -103,8 +103,9 @@ export function providerConfiguration(runtime: Runtime): Configuration {
     },
     rotateRefreshToken: true,
     ttl: {
-      AccessToken: options.ttl.accessToken,
-      ClientCredentials: options.ttl.accessToken,
+      // An API may set its own lifetime (getResourceServerInfo's accessTokenTTL).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? options.ttl.accessToken,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? options.ttl.accessToken,
       AuthorizationCode: options.ttl.authorizationCode,
       IdToken: options.ttl.idToken,
       RefreshToken: options.ttl.refreshToken,

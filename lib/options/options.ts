@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 
 import { z } from 'zod';
 
+import type { ApiInput } from '../apis/apis.js';
 import type { ApplicationInput } from '../apps/applications.js';
 import { brandOptionSchema, parseBrand, type BrandOption } from '../pages/brand.js';
 import type { Directory } from '../accounts/directory.js';
@@ -51,10 +52,16 @@ export interface OrgconnectOptions {
   store?: StoreOption;
   /** The host app's users and organizations. Default: the users and organizations of `seed`. */
   directory?: Directory;
-  /** Organizations, users (when no `directory` is given) and applications to start with. */
-  seed?: Partial<Seed>;
+  /** Organizations, users (when no `directory` is given), applications and APIs to start with. */
+  seed?: Partial<Omit<Seed, 'apis'>> & { apis?: ApiInput[] };
   /** More applications to register at start. */
   applications?: ApplicationInput[];
+  /**
+   * APIs (resource servers): `{ identifier, name, scopes: [{ name, description }], access_token_ttl }`.
+   * A token requested with `resource=<identifier>` has that `aud` and carries only that API's scopes.
+   * Held in memory (configuration), besides the seed's `apis` and those created at run time.
+   */
+  apis?: ApiInput[];
   /** Signing keys: a private JWKS (several keys allowed, for rotation). Generated when absent (dev only). */
   keys?: { jwks?: PrivateJwks; alg?: SigningAlg };
   /**
@@ -64,11 +71,14 @@ export interface OrgconnectOptions {
    */
   cookies?: { keys?: string[]; prefix?: string };
   ttl?: TtlOptions;
-  /** The `aud` of access tokens when the client names no resource. Default: the issuer. */
+  /**
+   * The `aud` of access tokens when the client names no resource. Default: the issuer. It is an
+   * API accepting every one of `scopes` (and the OpenID Connect scopes).
+   */
   audience?: string;
-  /** Other resource indicators (RFC 8707) clients may request tokens for. */
+  /** Other resource indicators (RFC 8707) clients may request tokens for: each an API accepting every one of `scopes`. */
   resources?: string[];
-  /** API scopes, besides openid/profile/email/offline_access, that apps may request. */
+  /** Scopes, besides openid/profile/email/offline_access, that `audience` and `resources` accept and app allow-lists may name. */
   scopes?: string[];
   /** Custom templates: `{ dir }` holds .ejs files replacing built-in views one by one (docs/views.md). */
   views?: ViewsOptions;
@@ -178,6 +188,7 @@ const optionsSchema = z
       .optional(),
     seed: z.record(z.string(), z.unknown()).optional(),
     applications: z.array(z.unknown()).optional(),
+    apis: z.array(z.unknown()).optional(),
     keys: z.object({ jwks: z.unknown().optional(), alg: z.enum(SIGNING_ALGS).optional() }).strict().optional(),
     cookies: z
       .object({

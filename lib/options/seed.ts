@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 
 import { z } from 'zod';
 
+import { parseApi, type Api } from '../apis/apis.js';
 import { parseApplication, type ParsedApplication } from '../apps/applications.js';
 import type { Organization, SeedUser } from '../accounts/directory.js';
-import { ApplicationError, SeedError } from '../errors.js';
+import { ApiError, ApplicationError, SeedError } from '../errors.js';
 import { parsePasswordHash } from '../accounts/passwords.js';
 
 const organizationSchema = z.object({ id: z.string().min(1), name: z.string().min(1) }).strict();
@@ -36,6 +37,8 @@ export interface Seed {
   organizations: Organization[];
   users: SeedUser[];
   applications: ParsedApplication[];
+  /** APIs (resource servers): configuration, held in memory. */
+  apis: Api[];
 }
 
 function entryName(kind: string, index: number, entry: unknown): string {
@@ -95,11 +98,11 @@ function rejectDuplicates(kind: string, ids: string[]): void {
  */
 export function parseSeed(input: unknown): Seed {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new SeedError('the seed must be a JSON object with organizations, users and applications');
+    throw new SeedError('the seed must be a JSON object with organizations, users, applications and apis');
   }
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!['organizations', 'users', 'applications'].includes(key)) throw new SeedError(`unknown top-level key "${key}"`);
+    if (!['organizations', 'users', 'applications', 'apis'].includes(key)) throw new SeedError(`unknown top-level key "${key}"`);
   }
   const list = (key: string): unknown[] => {
     const value = raw[key] ?? [];
@@ -140,7 +143,22 @@ export function parseSeed(input: unknown): Seed {
   });
   rejectDuplicateApplications(applications, derived, names);
 
-  return { organizations, users, applications };
+  const apis = list('apis').map((entry, i) => {
+    try {
+      return parseApi(entry, `apis[${i}]`);
+    } catch (error) {
+      if (error instanceof ApiError) throw new SeedError(error.message);
+      throw error;
+    }
+  });
+  const identifiers = new Map<string, number>();
+  apis.forEach((api, i) => {
+    const first = identifiers.get(api.identifier);
+    if (first !== undefined) throw new SeedError(`apis[${i}] ("${api.name}"): duplicate identifier "${api.identifier}" (apis[${first}])`);
+    identifiers.set(api.identifier, i);
+  });
+
+  return { organizations, users, applications, apis };
 }
 
 /** Reads and validates a seed file; the error names the file. */

@@ -50,7 +50,7 @@ export interface SignInOptions {
   scopes?: Scopes;
   /** The answer on the consent page (third-party apps). Default: allow. */
   consent?: 'allow' | 'deny';
-  /** A resource indicator (RFC 8707): the access token's `aud`. Must be the audience or one of `options.resources`. */
+  /** A resource indicator (RFC 8707): the access token's `aud`. Must be an API: the audience, one of `options.resources` or `options.apis`. */
   audience?: string;
   /** Default: the application's first redirect URI. Nothing is ever requested from it. */
   redirectUri?: string;
@@ -103,7 +103,7 @@ export interface MintOptions {
   organization?: string;
   /** Default: `openid profile email` (M2M apps: none). */
   scopes?: Scopes;
-  /** A resource indicator: the access token's `aud` (must be the audience or one of `options.resources`). */
+  /** A resource indicator: the access token's `aud` (must be an API: the audience, one of `options.resources` or `options.apis`). */
   audience?: string;
 }
 
@@ -144,7 +144,7 @@ function normalizePath(path: string | undefined): string {
   return path.replace(/\/+$/, '');
 }
 
-const AUDIENCE_HINT = ' (list the audience in startTestProvider({ options: { resources } }))';
+const AUDIENCE_HINT = ' (declare the API in startTestProvider({ options: { apis } }), or list it in options.resources)';
 
 function refused(error: string | undefined, description: string | undefined): Error {
   const hint = error === 'invalid_target' ? AUDIENCE_HINT : '';

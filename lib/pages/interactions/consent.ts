@@ -3,7 +3,8 @@ import { errors } from 'oidc-provider';
 
 import { currentInteraction, finish, interactionUrls, signedInAccount, type InteractionDetails } from './context.js';
 import { readForm } from './form.js';
-import { describeScopes } from './scopes.js';
+import { describeConsent } from './scopes.js';
+import { OIDC_SCOPES } from '../../apis/apis.js';
 import { imageSrc, initials, tone } from '../brand.js';
 import { unverifiedClientHost } from '../../oidc/client-id-metadata.js';
 import { organizationChoice } from '../../accounts/organization-choice.js';
@@ -59,6 +60,11 @@ export async function renderConsent(runtime: Runtime, ctx: Context, details: Int
   const redirectUri = String(details.params.redirect_uri ?? '');
   const urls = interactionUrls(runtime, details.uid);
   const name = client.clientName ?? client.clientId;
+  // The APIs the tokens will be for: the requested resources, else the default audience.
+  const resources = [details.params.resource ?? runtime.options.audience].flat().map(String);
+  const apis = (await Promise.all(resources.map((resource) => runtime.apis.find(resource)))).filter((api) => api !== undefined);
+  const statics = new Set([...OIDC_SCOPES, ...runtime.options.scopes]);
+  const permissions = describeConsent(String(details.params.scope ?? ''), statics, apis);
   await renderPage(
     runtime,
     ctx,
@@ -82,7 +88,8 @@ export async function renderConsent(runtime: Runtime, ctx: Context, details: Int
       },
       organization: organization && { id: organization.id, name: organization.name, initials: initials(organization.name), tone: tone(organization.name) },
       account: await signedInAccount(runtime, details),
-      scopes: describeScopes(String(details.params.scope ?? '')),
+      scopes: permissions.scopes,
+      apis: permissions.apis,
       redirectHost: redirectTarget(redirectUri),
     },
     { clientId: client.clientId },
