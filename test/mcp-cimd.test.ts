@@ -14,7 +14,7 @@ import { decodeJwt } from 'jose';
 import { createVerifier } from '../lib/resource/index.js';
 import { protectedResourceMetadata, requireAccessToken } from '../lib/resource/express.js';
 import { completeInBrowser, MemoryOAuthClientProvider, recordingFetch, type RecordedRequest } from './helpers/mcp-oauth-client.js';
-import { onlyPost, statelessMcp } from './helpers/mcp-server.js';
+import { onlyPost, statelessMcp, whoAmI, type WhoAmI } from './helpers/mcp-server.js';
 import { makeTestCa, spawnProvider, startDocumentServer, type DocumentServer, type ProviderProcess, type TestCa } from './helpers/tls-documents.js';
 import { UserAgent } from './helpers/user-agent.js';
 
@@ -32,30 +32,9 @@ import { UserAgent } from './helpers/user-agent.js';
 const TOOLS = 'mcp:tools';
 const ALICE = { email: 'alice@example.com', password: 'wonderland' };
 
-interface WhoAmI {
-  clientId: string;
-  scopes: string[];
-  resource: string | undefined;
-  sub: unknown;
-  org_id: unknown;
-  token: string;
-}
-
 function mcpServer(): McpServer {
   const server = new McpServer({ name: 'cimd-mcp', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => {
-    const info = extra.authInfo;
-    if (!info) throw new Error('no authInfo');
-    const seen: WhoAmI = {
-      clientId: info.clientId,
-      scopes: info.scopes,
-      resource: info.resource?.href,
-      sub: info.extra?.sub,
-      org_id: info.extra?.org_id ?? null,
-      token: info.token,
-    };
-    return { content: [{ type: 'text' as const, text: JSON.stringify(seen) }] };
-  });
+  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => whoAmI(extra));
   return server;
 }
 

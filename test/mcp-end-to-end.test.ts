@@ -17,7 +17,7 @@ import { protectedResourceMetadata, requireAccessToken, requireScopes } from '..
 import { completeInBrowser, MemoryOAuthClientProvider, recordingFetch, type RecordedRequest } from './helpers/mcp-oauth-client.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { UserAgent } from './helpers/user-agent.js';
-import { onlyPost, statelessMcp } from './helpers/mcp-server.js';
+import { onlyPost, statelessMcp, whoAmI, type WhoAmI } from './helpers/mcp-server.js';
 
 /*
  * "MCP-ready", end to end: the MCP TypeScript SDK's own OAuth client (`auth()` and an
@@ -34,36 +34,11 @@ const REDIRECT = 'http://127.0.0.1:43117/callback';
 const ALICE = { email: 'alice@example.com', password: 'wonderland' };
 const BOB = { email: 'bob@example.com', password: 'builder' };
 
-/** What the tools answer: the AuthInfo the SDK handed them. */
-interface WhoAmI {
-  clientId: string;
-  scopes: string[];
-  expiresAt: number | undefined;
-  resource: string | undefined;
-  sub: unknown;
-  org_id: unknown;
-  token: string;
-}
-
 function mcpServer(): McpServer {
   const server = new McpServer({ name: 'orders-mcp', version: '1.0.0' });
-  const answer = (extra: { authInfo?: { clientId: string; scopes: string[]; expiresAt?: number; resource?: URL; token: string; extra?: Record<string, unknown> } }) => {
-    const info = extra.authInfo;
-    if (!info) throw new Error('no authInfo');
-    const seen: WhoAmI = {
-      clientId: info.clientId,
-      scopes: info.scopes,
-      expiresAt: info.expiresAt,
-      resource: info.resource?.href,
-      sub: info.extra?.sub,
-      org_id: info.extra?.org_id ?? null,
-      token: info.token,
-    };
-    return { content: [{ type: 'text' as const, text: JSON.stringify(seen) }] };
-  };
-  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => answer(extra));
+  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => whoAmI(extra));
   // Needs mcp:admin besides mcp:tools: the HTTP layer checks it before the call reaches the server.
-  server.registerTool('admin_report', { description: 'An administrative report (needs mcp:admin)' }, async (extra) => answer(extra));
+  server.registerTool('admin_report', { description: 'An administrative report (needs mcp:admin)' }, async (extra) => whoAmI(extra));
   return server;
 }
 

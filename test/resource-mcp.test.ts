@@ -15,7 +15,7 @@ import { createVerifier, type AccessTokenVerifier, type VerifiedAccessToken } fr
 import { protectedResourceMetadata, requireAccessToken } from '../lib/resource/express.js';
 import type { AuthState } from '../lib/resource/koa.js';
 import { startTestProvider, type TestProvider } from '../lib/testing/index.js';
-import { onlyPost, statelessMcp } from './helpers/mcp-server.js';
+import { onlyPost, statelessMcp, whoAmI, type WhoAmI } from './helpers/mcp-server.js';
 
 /*
  * An MCP server as the MCP TypeScript SDK documents it (McpServer, a stateless
@@ -34,33 +34,9 @@ const requestAuthIsAuthInfo = (req: express.Request): AuthInfo | undefined => re
 const koaStateAuthIsAuthInfo = (state: AuthState): AuthInfo => state.auth;
 void [isAuthInfo, requestAuthIsAuthInfo, koaStateAuthIsAuthInfo];
 
-/** What the `whoami` tool answers: the AuthInfo the SDK handed it, as JSON. */
-interface WhoAmI {
-  clientId: string;
-  scopes: string[];
-  expiresAt: number | undefined;
-  resource: string | undefined;
-  sub: unknown;
-  org_id: unknown;
-  token: string;
-}
-
 function mcpServer(): McpServer {
   const server = new McpServer({ name: 'orders-mcp', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => {
-    const auth = extra.authInfo;
-    if (!auth) throw new Error('no authInfo');
-    const answer: WhoAmI = {
-      clientId: auth.clientId,
-      scopes: auth.scopes,
-      expiresAt: auth.expiresAt,
-      resource: auth.resource?.href,
-      sub: auth.extra?.sub,
-      org_id: auth.extra?.org_id ?? null,
-      token: auth.token,
-    };
-    return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
-  });
+  server.registerTool('whoami', { description: 'Who the access token is for' }, async (extra) => whoAmI(extra));
   return server;
 }
 

@@ -4,6 +4,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 
 import { ApplicationError } from '../errors.js';
+import { isLoopbackHost } from '../http/loopback.js';
 
 const url = z.string().url();
 
@@ -122,13 +123,12 @@ export function parseApplication(input: unknown, where = 'application'): ParsedA
 }
 
 /** oidc-provider's loopback hosts (the ones whose port it ignores for native clients). */
-const isLoopback = (hostname: string) => hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
 
 /** A loopback or private-use-scheme redirect marks a native app (RFC 8252): a CLI, desktop or mobile app. */
 function isNativeRedirect(uri: string): boolean {
   const parsed = URL.parse(uri);
   if (!parsed) return false;
-  return parsed.protocol === 'http:' ? isLoopback(parsed.hostname) : parsed.protocol !== 'https:';
+  return parsed.protocol === 'http:' ? isLoopbackHost(parsed.hostname) : parsed.protocol !== 'https:';
 }
 
 /**
@@ -225,7 +225,7 @@ export function redirectUriProblems(app: Application, issuer: string): string[] 
       continue;
     }
     const { protocol, hostname } = parsed;
-    const loopback = isLoopback(hostname);
+    const loopback = isLoopbackHost(hostname);
     if (USERINFO.test(uri)) problems.push(`${uri}: user information (user:password@) is not allowed`);
     if (protocol !== 'http:' && protocol !== 'https:') {
       if (!app.is_public) problems.push(`${uri}: a private-use scheme is for public (native) apps only`);

@@ -1,8 +1,7 @@
 import type { Configuration } from 'oidc-provider';
 
+import { isLoopbackHost } from '../http/loopback.js';
 import type { ResolvedOptions } from '../options/options.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * oidc-provider's `fetch` hook (back-channel logout tokens, ...): its default refuses private and
@@ -13,7 +12,7 @@ export function outgoingFetch(options: Pick<ResolvedOptions, 'development'>): Co
   const { development } = options;
   return (url, options) => {
     const target = new URL(url instanceof Request ? url.url : url);
-    if (development && LOOPBACK_HOSTS.has(target.hostname)) return globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit);
+    if (development && isLoopbackHost(target.hostname)) return globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit);
     return globalThis.fetch(url, options as RequestInit);
   };
 }

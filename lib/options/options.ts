@@ -16,6 +16,7 @@ import type { AuditOptions } from '../audit.js';
 import type { CurrentUser } from '../accounts/host-session.js';
 import type { LoginThrottleOptions } from '../accounts/login-throttle.js';
 import type { StoreOption } from '../store/open.js';
+import { isLoopbackHost } from '../http/loopback.js';
 
 /** Token and session lifetimes, in seconds. */
 export interface TtlOptions {
@@ -166,8 +167,6 @@ export interface ResolvedOptions {
   clientIdMetadataDocument: { enabled: boolean; allowHosts?: string[]; denyHosts?: string[] };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 const seconds = z.number().int().positive();
 const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'must be an absolute URL');
 
@@ -279,7 +278,7 @@ export async function resolveOptions(input: OrgconnectOptions): Promise<Resolved
   const alg = options.keys?.alg ?? (jwks ? algorithmOf(jwks.keys[0]!) : 'RS256');
 
   const production = options.production ?? process.env.NODE_ENV === 'production';
-  const development = !production && LOOPBACK_HOSTS.has(new URL(options.issuer).hostname);
+  const development = !production && isLoopbackHost(new URL(options.issuer).hostname);
   return {
     issuer,
     audience: options.audience ?? issuer,
